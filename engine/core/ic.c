@@ -191,7 +191,7 @@ static const char *kind_name(sl_ic_kind k) {
 
 sl_status sl_ic_params_set(sl_ic_params *p, const char *key, int n, const double *v) {
   const sl_ic_generator *g;
-  int idx;
+  int idx = -1;
   SL_TRY(find_param(p, key, &g, &idx));
   const sl_ic_param *sp = &g->params[idx];
   if (n == 0) {
@@ -229,7 +229,7 @@ sl_status sl_ic_params_set(sl_ic_params *p, const char *key, int n, const double
 
 sl_status sl_ic_params_set_options(sl_ic_params *p, const char *key, int n, const char *const *names) {
   const sl_ic_generator *g;
-  int idx;
+  int idx = -1;
   SL_TRY(find_param(p, key, &g, &idx));
   const sl_ic_param *sp = &g->params[idx];
   if (sp->kind != SL_IC_CHOICE && sp->kind != SL_IC_CHOICES)
