@@ -167,6 +167,25 @@ describe("determinism", function()
     for j = 1, half do assert.is_true(same_bits(part:select(1, j), batch:select(1, #rows - j + 1))) end
   end)
 
+  it("does not depend on the thread count and frees all scratch memory", function()
+    local rows, ops = {}, {}
+    for i, g in ipairs(sl.ic_generators()) do rows[i], ops[i] = g.name, i end
+    local out = sl.zeros(#rows, 3, 32, 32)
+    local threads = sl.num_threads()
+    collectgarbage()
+    local before = sl.memory_info().cpu_bytes
+    sl.set_num_threads(1)
+    local one = ic.generate_batch(default_plan, rows, 8, ops, 32, out):clone()
+    sl.set_num_threads(2)
+    local two = ic.generate_batch(default_plan, rows, 8, ops, 32, out)
+    sl.set_num_threads(threads)
+    assert.is_true(same_bits(one, two))
+    one = nil
+    collectgarbage()
+    collectgarbage()
+    assert.are.equal(before, sl.memory_info().cpu_bytes)
+  end)
+
   it("writes into strided outputs", function()
     local base = sl.zeros(32, 32, 3)
     local view = base:permute(3, 1, 2)                 -- [3,32,32], not contiguous
