@@ -282,8 +282,9 @@ sl_status sl_reduce_dims_mask(const sl_tensor *t, int n, const int *dims, uint32
 
 /* ---- the value reductions ---- */
 
-sl_status sl_reduce(sl_tensor **out, const sl_tensor *t, sl_reduce_op op, uint32_t dims,
-                    int keepdim, double param)
+/* f64_out: float results in float64 whatever the input (sl_reduce_all keeps full precision). */
+static sl_status reduce_impl(sl_tensor **out, const sl_tensor *t, sl_reduce_op op, uint32_t dims,
+                             int keepdim, double param, int f64_out)
 {
   *out = NULL;
   if ((unsigned)op >= SL_REDUCE_COUNT) return SL_ERR(SL_ERR_ARG, "reduce: unknown op %d", (int)op);
@@ -297,9 +298,10 @@ sl_status sl_reduce(sl_tensor **out, const sl_tensor *t, sl_reduce_op op, uint32
   const int intop = isint && (op == SL_REDUCE_SUM || op == SL_REDUCE_PROD ||
                               op == SL_REDUCE_MIN || op == SL_REDUCE_MAX);
   const sl_dtype wdt = !isint ? t->dtype : intop ? SL_DTYPE_I64 : SL_DTYPE_F64;
-  const sl_dtype odt = !isint ? t->dtype
+  sl_dtype odt = !isint ? t->dtype
                      : (op == SL_REDUCE_MIN || op == SL_REDUCE_MAX) ? t->dtype
-                     : intop ? SL_DTYPE_I64 : SL_DTYPE_F32;
+                     : intop ? SL_DTYPE_I64 : f64_out ? SL_DTYPE_F64 : SL_DTYPE_F32;
+  if (f64_out && odt == SL_DTYPE_F32) odt = SL_DTYPE_F64;
 
   plan p;
   SL_TRY(plan_make(&p, t, dims, keepdim, wdt, name));
@@ -398,10 +400,16 @@ done:
   return st;
 }
 
+sl_status sl_reduce(sl_tensor **out, const sl_tensor *t, sl_reduce_op op, uint32_t dims,
+                    int keepdim, double param)
+{
+  return reduce_impl(out, t, op, dims, keepdim, param, 0);
+}
+
 sl_status sl_reduce_all(double *out, const sl_tensor *t, sl_reduce_op op, double param)
 {
   sl_tensor *r = NULL;
-  SL_TRY(sl_reduce(&r, t, op, 0, 0, param));
+  SL_TRY(reduce_impl(&r, t, op, 0, 0, param, 1));
   *out = sl_tensor_get_linear(r, 0);
   sl_tensor_release(r);
   return SL_OK;
