@@ -503,8 +503,7 @@ sl_status sl_bincount(sl_tensor **out, const sl_tensor *t, const sl_tensor *weig
   sl_status st = SL_OK;
   for (int64_t i = 0; i < n; i++) {
     if (x[i] < 0) {
-      st = SL_ERR(SL_ERR_ARG, "bincount: values must be non-negative, found %lld at index %lld",
-                  (long long)x[i], (long long)i);
+      st = SL_ERR(SL_ERR_ARG, "bincount: values must be non-negative, found %lld", (long long)x[i]);
       goto done;
     }
     if (x[i] >= size) size = x[i] + 1;
