@@ -11,8 +11,14 @@
  * reduction of a big tensor is parallel too, and since block boundaries do not depend on the
  * thread count neither does any result.
  *
+ * Column layout: when the reduced dims form one run followed by kept dims of total size C >=
+ * RED_COL_MIN (e.g. the mean over the batch dim of [N, F]), a float input is viewed in place as
+ * [A, N, C] instead of being transposed, and column kernels run down N with one accumulator
+ * per output column, vectorised across columns.  Tasks are (a, chunk of columns) pairs, each
+ * running the whole of N in order, so this path is thread-count independent too.
+ *
  * Ops needing two passes (var: mean then squared deviations; logsumexp: max then sum of
- * exp(x - max)) run the block machinery twice with a per-row constant. */
+ * exp(x - max)) run the machinery twice with a per-output constant. */
 #include "sl_reduce.h"
 
 #include <math.h>
@@ -20,6 +26,8 @@
 
 #define RED_BLOCK   16384        /* elements per task; fixed, so results are thread-count independent */
 #define RED_PAR_MIN (1 << 16)    /* below this many inputs, threads cost more than they save */
+#define RED_COL_MIN 16           /* narrower kept inner blocks are transposed to the row layout */
+#define RED_COL_CHUNK 256        /* output columns per column task (accumulators on the stack) */
 
 /* Block kernels: what one pass computes per block. */
 enum {
@@ -143,6 +151,68 @@ static part block_i64(const void *p, int64_t n, int k, double c)
   return r;
 }
 
+/* Column kernel: reduces columns [0, nc) of an [N, ld] slab (p at its first column) down N.
+ * out[j] gets column j's result; c (per column, may be NULL) or c0 is the constant. */
+#define COL(EXPR, INIT) do {                                                             \
+    double acc[RED_COL_CHUNK];                                                           \
+    for (int64_t j = 0; j < nc; j++) acc[j] = (INIT);                                    \
+    for (int64_t n = 0; n < N; n++)                                                      \
+      for (int64_t j = 0; j < nc; j++) { const double v = X(n, j); acc[j] = (EXPR); }    \
+    for (int64_t j = 0; j < nc; j++) out[j].a = acc[j];                                  \
+  } while (0)
+
+static inline __attribute__((always_inline))
+void col_float(const void *p, int64_t N, int64_t ld, int64_t nc, int k, const double *c, double c0,
+               part *out, int f32)
+{
+#define X(n, j) (f32 ? (double)((const float *)p)[(n) * ld + (j)] : ((const double *)p)[(n) * ld + (j)])
+#define CJ (c ? c[j] : c0)
+  memset(out, 0, (size_t)nc * sizeof *out);
+  switch (k) {
+    case K_SUM:      COL(acc[j] + v, 0); break;
+    case K_SUMSQDEV: COL(acc[j] + (v - CJ) * (v - CJ), 0); break;
+    case K_SUMABS:   COL(acc[j] + fabs(v), 0); break;
+    case K_SUMSQ:    COL(acc[j] + v * v, 0); break;
+    case K_SUMPOW:   COL(acc[j] + pow(fabs(v), CJ), 0); break;
+    case K_SUMEXP:   COL(acc[j] + exp(v - CJ), 0); break;
+    case K_NONZERO:  COL(acc[j] + (v != 0 ? 1.0 : 0.0), 0); break;
+    case K_PROD:     COL(acc[j] * v, 1); break;
+    /* NaN sticks once seen (acc != acc), matching the row kernel's early exit. */
+    case K_MAXABS:   COL(acc[j] != acc[j] ? acc[j] : (fabs(v) > acc[j] || v != v) ? fabs(v) : acc[j], 0); break;
+    case K_NANSUM: {
+      double acc[RED_COL_CHUNK] = {0};
+      int64_t cnt[RED_COL_CHUNK] = {0};
+      for (int64_t n = 0; n < N; n++)
+        for (int64_t j = 0; j < nc; j++) {
+          const double v = X(n, j);
+          if (v == v) { acc[j] += v; cnt[j]++; }
+        }
+      for (int64_t j = 0; j < nc; j++) { out[j].a = acc[j]; out[j].i = cnt[j]; }
+      break;
+    }
+    case K_MAX: case K_MIN: {
+      double m[RED_COL_CHUNK];
+      int64_t at[RED_COL_CHUNK] = {0};
+      for (int64_t j = 0; j < nc; j++) m[j] = X(0, j);
+      for (int64_t n = 1; n < N; n++)
+        for (int64_t j = 0; j < nc; j++) {
+          const double v = X(n, j);
+          if (m[j] == m[j] && ((k == K_MAX ? v > m[j] : v < m[j]) || v != v)) { m[j] = v; at[j] = n; }
+        }
+      for (int64_t j = 0; j < nc; j++) { out[j].a = m[j]; out[j].i = at[j]; }
+      break;
+    }
+  }
+#undef CJ
+#undef X
+}
+#undef COL
+
+static void col_f32(const void *p, int64_t N, int64_t ld, int64_t nc, int k, const double *c, double c0, part *out)
+{ col_float(p, N, ld, nc, k, c, c0, out, 1); }
+static void col_f64(const void *p, int64_t N, int64_t ld, int64_t nc, int k, const double *c, double c0, part *out)
+{ col_float(p, N, ld, nc, k, c, c0, out, 0); }
+
 /* Folds the partial b of a later block (starting at row offset boff) into a. */
 static part combine(int k, int isint, part a, part b, int64_t boff)
 {
@@ -171,8 +241,9 @@ static part combine(int k, int isint, part a, part b, int64_t boff)
 /* ---- plan: the [M, N] contiguous layout ---- */
 
 typedef struct {
-  sl_tensor *src;                   /* contiguous, kept dims then reduced dims, work dtype */
-  int64_t    M, N;                  /* M rows (outputs) of N inputs each */
+  sl_tensor *src;                   /* contiguous, work dtype: [M, N] rows, or [A, N, C] columns */
+  int64_t    M, N;                  /* M outputs, each reducing N inputs */
+  int64_t    A, C;                  /* column layout (C > 0): M = A * C */
   int        ndim;                  /* output shape */
   int64_t    shape[SL_MAX_DIMS];
 } plan;
@@ -204,6 +275,20 @@ static sl_status plan_make(plan *p, const sl_tensor *t, uint32_t mask, int keepd
     if (mask >> d & 1) { perm[k++] = d; p->N *= t->shape[d]; }
   for (int d = 0; d < nd; d++) identity &= perm[d] == d;
 
+  /* Column layout: the reduced dims are one run [lo, hi) followed by kept dims of size C. */
+  if (sl_dtype_is_float(wdt) && p->N > 1) {
+    int lo = 0, hi;
+    while (!(mask >> lo & 1)) lo++;
+    for (hi = lo; hi < nd && (mask >> hi & 1); hi++) {}
+    int64_t A = 1, C = 1;
+    for (int d = 0; d < lo; d++) A *= t->shape[d];
+    for (int d = hi; d < nd; d++) C *= t->shape[d];
+    if ((mask >> hi) == 0 && C >= RED_COL_MIN) {
+      p->A = A;
+      p->C = C;
+      return sl_tensor_contiguous_as(&p->src, t, wdt);
+    }
+  }
   if (identity) return sl_tensor_contiguous_as(&p->src, t, wdt);
   sl_tensor *v = NULL;
   SL_TRY(sl_tensor_permute(&v, t, perm));
@@ -214,8 +299,26 @@ static sl_status plan_make(plan *p, const sl_tensor *t, uint32_t mask, int keepd
 
 /* Runs block kernel k over every row; res[r] gets the row's combined partial.  c (per row) or
  * c0 (for all rows) is the kernel's constant. */
+static sl_status run_pass_cols(const plan *p, int k, const double *c, double c0, part *res)
+{
+  const int64_t N = p->N, C = p->C, nch = (C + RED_COL_CHUNK - 1) / RED_COL_CHUNK, ntask = p->A * nch;
+  const int f32 = p->src->dtype == SL_DTYPE_F32;
+  const char *base = sl_tensor_data(p->src);
+  const size_t es = sl_dtype_size(p->src->dtype);
+
+  #pragma omp parallel for schedule(static) num_threads(sl_num_threads()) if (p->M * N >= RED_PAR_MIN)
+  for (int64_t task = 0; task < ntask; task++) {
+    const int64_t a = task / nch, j0 = (task % nch) * RED_COL_CHUNK;
+    const int64_t nc = C - j0 < RED_COL_CHUNK ? C - j0 : RED_COL_CHUNK, r0 = a * C + j0;
+    const void *x = base + (size_t)(a * N * C + j0) * es;
+    (f32 ? col_f32 : col_f64)(x, N, C, nc, k, c ? c + r0 : NULL, c0, res + r0);
+  }
+  return SL_OK;
+}
+
 static sl_status run_pass(const plan *p, int k, const double *c, double c0, part *res)
 {
+  if (p->C > 0) return run_pass_cols(p, k, c, c0, res);
   const int64_t M = p->M, N = p->N, nb = (N + RED_BLOCK - 1) / RED_BLOCK, ntask = M * nb;
   const sl_dtype wdt = p->src->dtype;
   const int isint = wdt == SL_DTYPE_I64;
