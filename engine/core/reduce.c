@@ -537,8 +537,7 @@ static sl_status extreme(sl_tensor **values, sl_tensor **indices, const sl_tenso
   sl_status st = SL_OK;
   part *res = NULL;
   if (p.N == 0 && p.M > 0) {
-    st = SL_ERR(SL_ERR_SHAPE, "%s: cannot reduce an empty slice (dim %d has size 0)", op,
-                dim == SL_ALL_DIMS ? 0 : dim);
+    st = SL_ERR(SL_ERR_SHAPE, "%s: cannot reduce an empty slice (the reduced dim has size 0)", op);
     goto done;
   }
   if (values && (st = sl_tensor_empty(values, t->dtype, p.ndim, p.shape)) != SL_OK) goto done;
