@@ -359,14 +359,14 @@ static sl_status c2c_tensor(sl_tensor **out, const sl_tensor *x, int ncd, int nt
 }
 
 sl_status sl_fft_rfft(sl_tensor **out, const sl_tensor *x, int dim, sl_fft_norm norm) {
-  int d;
+  int d = 0;
   if (x->ndim < 1) return SL_ERR(SL_ERR_SHAPE, "rfft: input must have at least 1 dim, got a scalar");
   SL_TRY(norm_dim(dim, x->ndim, "rfft", &d));
   return rfft_tensor(out, x, 1, &d, norm, "rfft");
 }
 
 sl_status sl_fft_irfft(sl_tensor **out, const sl_tensor *x, int dim, int64_t n, sl_fft_norm norm) {
-  int ncd, d;
+  int ncd = 0, d = 0;
   SL_TRY(check_complex(x, 1, "irfft", &ncd));
   SL_TRY(norm_dim(dim, ncd, "irfft", &d));
   if (n <= 0) n = 2 * (x->shape[d] - 1);
@@ -378,7 +378,7 @@ sl_status sl_fft_irfft(sl_tensor **out, const sl_tensor *x, int dim, int64_t n, 
 
 sl_status sl_fft_fft(sl_tensor **out, const sl_tensor *x, int dim, int inverse, sl_fft_norm norm) {
   const char *op = inverse ? "ifft" : "fft";
-  int ncd, d;
+  int ncd = 0, d = 0;
   SL_TRY(check_complex(x, 1, op, &ncd));
   SL_TRY(norm_dim(dim, ncd, op, &d));
   return c2c_tensor(out, x, ncd, 1, &d, inverse, norm, op);
@@ -394,7 +394,7 @@ sl_status sl_fft_rfft2(sl_tensor **out, const sl_tensor *x, sl_fft_norm norm) {
 }
 
 sl_status sl_fft_irfft2(sl_tensor **out, const sl_tensor *x, int64_t h, int64_t w, sl_fft_norm norm) {
-  int ncd;
+  int ncd = 0;
   SL_TRY(check_complex(x, 2, "irfft2", &ncd));
   int tdims[2] = { ncd - 2, ncd - 1 };
   int64_t nsz[2] = { h > 0 ? h : x->shape[ncd - 2], w > 0 ? w : 2 * (x->shape[ncd - 1] - 1) };
@@ -406,7 +406,7 @@ sl_status sl_fft_irfft2(sl_tensor **out, const sl_tensor *x, int64_t h, int64_t 
 
 sl_status sl_fft_fft2(sl_tensor **out, const sl_tensor *x, int inverse, sl_fft_norm norm) {
   const char *op = inverse ? "ifft2" : "fft2";
-  int ncd;
+  int ncd = 0;
   SL_TRY(check_complex(x, 2, op, &ncd));
   int tdims[2] = { ncd - 2, ncd - 1 };
   return c2c_tensor(out, x, ncd, 2, tdims, inverse, norm, op);
