@@ -80,6 +80,7 @@ static int l_quantile(lua_State *L)
     nq = scalar = 1;
   } else if (lua_istable(L, 2) || sl_lua_is_tensor(L, 2)) {
     const sl_tensor *qt = lua_istable(L, 2) ? NULL : sl_lua_check_tensor(L, 2);
+    if (qt && sl_tensor_device(qt) != SL_DEV_CPU) return luaL_error(L, "quantile: q must be a CPU tensor");
     if (qt && qt->ndim > 1) return luaL_error(L, "quantile: q must be a number, a table or a 1-d tensor, got a %d-d tensor", (int)qt->ndim);
     const int64_t n = qt ? sl_tensor_numel(qt) : (int64_t)lua_objlen(L, 2);
     if (n < 1) return luaL_error(L, "quantile: q is empty");
