@@ -29,7 +29,7 @@ void     ic_uniforms(sl_ic_rng *r, float *out, int64_t n);  /* n independent U(0
 
 /* Spectral synthesis.  P(k) gives the power at wavenumber magnitude k (cycles per domain);
  * the DC term is always removed.  The result is a stationary Gaussian field, periodic on the
- * grid, rescaled to zero mean and unit variance.  FFTW single precision, plans cached per G. */
+ * grid, rescaled to zero mean and unit variance (transforms through sl_fft). */
 typedef double (*ic_spectrum_fn)(double k, const void *ctx);
 sl_status ic_spectral_field(float *out, int G, ic_spectrum_fn P, const void *ctx, sl_ic_rng *r);
 /* Unit-variance GRF with Gaussian covariance exp(-d²/(2ℓ²)), ℓ = length_scale·G pixels. */
