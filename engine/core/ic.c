@@ -288,7 +288,15 @@ sl_status sl_ic_fill(float *out, int G, const sl_ic_params *p, sl_rng_stream s) 
   const int64_t plane = (int64_t)G * G;
   memset(out, 0, sizeof(float) * (size_t)(SL_IC_CHANNELS * plane));
   sl_ic_rng r = { s, 0 };
-  SL_TRY(g->fill(out, G, p->p, &r));
+  const sl_status st = g->fill(out, G, p->p, &r);
+  if (st != SL_OK) {
+    /* Shared helpers (spectral synthesis, scratch) do not know the generator: name it. */
+    const char *m = sl_error_message();
+    if (strncmp(m, g->name, strlen(g->name)) == 0) return st;
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", m);
+    return SL_ERR(st, "%s: %s", g->name, msg);
+  }
   if (g->standardized) {
     const int iv = sl_ic_param_index(p->gen, "variance");
     SL_ASSERT(iv >= 0);
