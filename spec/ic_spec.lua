@@ -342,6 +342,16 @@ describe("IC choice", function()
     for op = 9, 0, -1 do assert.are.equal(first[op], ic.choose(plan, 2024, op)) end
   end)
 
+  it("sample_batch chooses and generates each operator's IC", function()
+    local plan = ic.resolve({ method = "sampled", ic_type_weights = { localized = 1, multiscale_grf_high = 1 } })
+    local ops = { 7, 3, 11, 0 }
+    local xs, names = ic.sample_batch(plan, 5, ops, 32)
+    for i, op in ipairs(ops) do
+      assert.are.equal(ic.choose(plan, 5, op), names[i])
+      assert.is_true(same_bits(xs:select(1, i), ic.generate(plan, names[i], 5, op, 32)))
+    end
+  end)
+
   it("maps methods: a single name, random, mixed, and empty weights", function()
     assert.are.equal("dla_cluster", ic.choose(ic.resolve({ method = "dla_cluster" }), 1, 0))
     assert.are.equal("random", ic.choose(ic.resolve({}), 1, 0))

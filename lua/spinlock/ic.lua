@@ -6,6 +6,7 @@
 --   local name = ic.choose(plan, seed, op_index)               -- e.g. "multiscale_grf_low"
 --   local x    = ic.generate(plan, name, seed, op_index, G)    -- float32 [3,G,G]
 --   local xs   = ic.generate_batch(plan, names, seed, op_indices, G)  -- [B,3,G,G], OpenMP in C
+--   local xs, names = ic.sample_batch(plan, seed, op_indices, G)      -- choose + generate
 --
 -- Names.  A name is a C generator ("gaussian_random_field", "dla_cluster", …), an alias
 -- ("random" = gaussian_random_field), a known variant (gaussian_random_field_v0..v4,
@@ -218,6 +219,14 @@ function ic.generate_batch(plan, names, seed, op_indices, G, out)
   end
   out = out or core.zeros({ #names, 3, G, G })
   return core.ic_generate_batch(out, specs, names, seed, op_indices)
+end
+
+--- Chooses and generates the ICs of operators op_indices: returns the [B,3,G,G] tensor and the
+--- list of drawn names (what /metadata/ic_types records).
+function ic.sample_batch(plan, seed, op_indices, G, out)
+  local names = {}
+  for i, op in ipairs(op_indices) do names[i] = ic.choose(plan, seed, op) end
+  return ic.generate_batch(plan, names, seed, op_indices, G, out), names
 end
 
 --- Every generator and variant with its parameters: { {name, base, doc, standardized,
