@@ -140,6 +140,9 @@ function ic.resolve(cfg)
     if type(k) ~= "string" then error("simulation.input_generation: keys must be strings", 2) end
     if not TOP_KEYS[k] then
       if type(v) ~= "table" then
+        if base_of(k) then
+          error(("simulation.input_generation.%s must be a map of parameters, got %s"):format(k, type(v)), 2)
+        end
         error(("simulation.input_generation: unknown key '%s'"):format(k), 2)
       end
       if not base_of(k) then unknown_name(k, "simulation.input_generation") end
