@@ -157,3 +157,29 @@ describe("sobol", function()
     assert.equal(sobol.integer(2 ^ 32 - 1, 2) / 2 ^ 32, a[4])
   end)
 end)
+
+describe("sobol tensors", function()
+  it("returns [count, P] float64 tensors equal to the FFI arrays", function()
+    local t = sobol.points(5, 17, 40, { seed = 9 })
+    assert.same({ 40, 5 }, t:shape())
+    assert.equal("float64", t:dtype())
+    local a = sobol.array(5, 17, 40, { seed = 9 })
+    for r = 1, 40 do
+      for d = 1, 5 do assert.equal(a[(r - 1) * 5 + d - 1], t:get(r, d)) end
+    end
+    assert.same({ 0, 3 }, sobol.points(3, 0, 0):shape())
+  end)
+
+  it("feeds the metrics, contiguous or strided", function()
+    local N, Pd = 128, 4
+    local t = sobol.points(Pd, 0, N, { seed = 1 })
+    local want = sm.centered_l2_discrepancy(sobol.array(Pd, 0, N, { seed = 1 }), N, Pd)
+    assert.equal(want, sm.centered_l2_discrepancy(t, N, Pd))
+    -- the same points as a transposed (non-contiguous) view
+    local tt = t:transpose(1, 2):contiguous():transpose(1, 2)
+    assert.is_false(tt:is_contiguous())
+    assert.equal(want, sm.centered_l2_discrepancy(tt, N, Pd))
+    assert.has_error(function() sm.centered_l2_discrepancy(t:float(), N, Pd) end,
+      "sampling_metrics: points must be float64, found float32")
+  end)
+end)

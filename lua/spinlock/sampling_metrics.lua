@@ -20,6 +20,8 @@ M.MAX_EXACT_N = 20000
 
 local abs = math.abs
 
+-- double* to row-major data, plus the tensor that owns it (callers keep that second result in a
+-- local so a contiguous copy stays alive while the pointer is in use)
 local function as_ptr(x)
   if type(x) == "cdata" then return ffi.cast("const double*", x) end
   if x ~= nil and x.ptr then
@@ -75,7 +77,6 @@ function M.centered_l2_discrepancy(points, N, P)
       off = off + p
     end
   end
-  local _ = keep
   return term1 - 2 / n * s2 + (diag + 2 * off) / (n * n), n
 end
 
@@ -112,7 +113,6 @@ function M.correlations(points, N, P)
       cnt = cnt + 1
     end
   end
-  local _ = keep
   return mx, mn, sum / cnt
 end
 

@@ -122,7 +122,7 @@ function M.load(text, source)
       local key, kkind = parse_node()
       if type(key) == "table" then fail("mapping keys must be scalars", kmark) end
       if key == M.null then key = "null" end
-      local vt = advance()
+      advance()
       local vmark = ev.start_mark
       local value, vkind = parse_node()
       if key == "<<" then
@@ -148,7 +148,6 @@ function M.load(text, source)
         info.line[key] = kmark.line + 1
         info.kind[key] = vkind
       end
-      local _ = vt
     end
   end
 
