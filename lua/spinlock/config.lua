@@ -114,7 +114,9 @@ function Ctx:where(path, line)
     end
     p = parent_path(p)
   end
-  line = line or self.lines[path]
+  -- a missing key has no line of its own: point at the nearest enclosing key
+  p = path
+  while line == nil and p do line = self.lines[p]; p = parent_path(p) end
   local shown = self.alias[path] or path
   if line then return fmt("%s:%d: '%s'", self.source, line, shown) end
   return fmt("%s: '%s'", self.source, shown)
@@ -508,7 +510,7 @@ local function check_param(ctx, name, category, raw, path)
   for _, k in ipairs(keys) do
     if not allowed[k] then
       local hint = suggest(tostring(k), PARAM_KEYS[ptype])
-      ctx:err(join(path, k), fmt("unknown key for a %s parameter%s", ptype,
+      ctx:err(join(path, k), fmt("unknown key for %s %s parameter%s", ptype == "integer" and "an" or "a", ptype,
         hint and fmt(" (did you mean '%s'?)", join(path, hint)) or
         fmt(" (valid keys: %s)", table.concat(PARAM_KEYS[ptype], ", "))))
       ok = false
@@ -523,7 +525,7 @@ local function check_param(ctx, name, category, raw, path)
   if ptype == "integer" or ptype == "continuous" then
     local b = v.bounds
     local bp = join(path, "bounds")
-    if b == nil then ctx:err(bp, "is required for a " .. ptype .. " parameter"); return nil end
+    if b == nil then ctx:err(bp, fmt("is required for %s %s parameter", ptype == "integer" and "an" or "a", ptype)); return nil end
     if not is_list(b) or #b ~= 2 or not is_num(b[1]) or not is_num(b[2]) then
       ctx:err(bp, "expected [lo, hi] with two numbers, found " .. typename(b)); return nil
     end
@@ -653,7 +655,7 @@ local function check_parameter_space(ctx, ps, extra_grid)
       ctx:err("dataset.grid_size", "conflicts with parameter_space.operator.grid_size; give only one")
     end
   end
-  local seen = {}
+  local seen, declared = {}, 0
   for _, c in ipairs(M.CATEGORIES) do
     local cat = ps[c]
     local cpath = "parameter_space." .. c
@@ -684,6 +686,7 @@ local function check_parameter_space(ctx, ps, extra_grid)
             ctx:err(path, fmt("duplicate parameter name (already in parameter_space.%s)", seen[name]))
           else
             seen[name] = c
+            declared = declared + 1
             local p = check_param(ctx, name, c, entries[name], path)
             if p then out[c][#out[c] + 1] = p end
           end
@@ -691,6 +694,7 @@ local function check_parameter_space(ctx, ps, extra_grid)
       end
     end
     if c == "operator" and extra_grid ~= nil and not seen.grid_size then
+      declared = declared + 1
       local p = check_param(ctx, "grid_size", "operator", extra_grid, "dataset.grid_size")
       if p then out.operator[#out.operator + 1] = p; seen.grid_size = "operator" end
     end
@@ -698,7 +702,7 @@ local function check_parameter_space(ctx, ps, extra_grid)
   for _, c in ipairs(M.CATEGORIES) do
     for _, p in ipairs(out[c]) do flat[#flat + 1] = p; p.index = #flat end
   end
-  return out, flat
+  return out, flat, declared
 end
 
 ---------------------------------------------------------------------------------------------------
@@ -940,7 +944,8 @@ local function set_path(ctx, root, path, value, what)
       local info = yaml.info(node)
       if info then info.keys[#info.keys + 1] = parts[i] end
     elseif not is_map(nxt) then
-      ctx:err(sofar, fmt("cannot set '%s' inside %s", path, typename(nxt)))
+      local who = what and fmt("override '%s'", what) or fmt("'%s'", path)
+      ctx.errors[#ctx.errors + 1] = fmt("%s: %s: cannot set '%s' inside %s ('%s')", ctx.source, who, path, typename(nxt), sofar)
       return false
     end
     node = nxt
@@ -1040,7 +1045,7 @@ end
 
 local function load_lua_file(path)
   local chunk, err = loadfile(path)
-  if not chunk then error(fmt("%s: %s", path, tostring(err)), 0) end
+  if not chunk then error(tostring(err), 0) end -- already "path:line: message"
   setfenv(chunk, setmetatable({}, { __index = _G }))
   local ok, res = pcall(chunk)
   if not ok then error(fmt("%s: error while running the config: %s", path, tostring(res)), 0) end
@@ -1083,7 +1088,7 @@ local function build(doc, source, text, format, overrides, opts)
   local cfg = {}
   cfg.version = check(ctx, doc.version ~= nil and doc.version ~= NULL and doc.version or "1.0", S("string"), "version") or "1.0"
   cfg.metadata = check_metadata(ctx, doc.metadata, basename_noext(source))
-  cfg.parameter_space, cfg.parameters = check_parameter_space(ctx, doc.parameter_space, grid)
+  cfg.parameter_space, cfg.parameters, cfg._declared = check_parameter_space(ctx, doc.parameter_space, grid)
   cfg.sampling = check(ctx, doc.sampling, SAMPLING, "sampling")
   if doc.sampling == nil or doc.sampling == NULL then
     ctx:err("sampling.total_samples", "is required (or give dataset.num_operators)")
@@ -1101,7 +1106,7 @@ local function build(doc, source, text, format, overrides, opts)
     ctx:warn("sampling.sobol.scramble_method", "lms_shift is not implemented; seeded Owen scrambling is used")
     smp.sobol.scramble_method = "owen"
   end
-  if #cfg.parameters == 0 then
+  if cfg._declared == 0 then
     ctx:err("parameter_space", "defines no parameters (at least one is needed to sample operators)")
   end
   if #cfg.parameters > M.MAX_PARAMETERS then
@@ -1126,6 +1131,7 @@ local function build(doc, source, text, format, overrides, opts)
     error(head .. ":\n  " .. table.concat(ctx.errors, "\n  "), 0)
   end
 
+  cfg._declared = nil
   cfg.warnings = ctx.warnings
   local warn = opts.warn
   if warn == nil then warn = function(msg) io.stderr:write("warning: ", msg, "\n") end end
