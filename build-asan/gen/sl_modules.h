@@ -1,6 +1,0 @@
-SL_MODULE(fft)
-SL_MODULE(ic)
-SL_MODULE(reduce)
-SL_MODULE(rng)
-SL_MODULE(signal)
-SL_MODULE(sort)
