@@ -334,6 +334,23 @@ static sl_status check_writable(sl_h5_file *f, const char *np, const char *what)
   return SL_OK;
 }
 
+/* Every existing prefix of np must be a group: HDF5's own error for "/dataset/child" is cryptic. */
+static sl_status check_parents(sl_h5_file *f, const char *np) {
+  char buf[PATH_CAP];
+  strcpy(buf, np);
+  for (char *p = strchr(buf + 1, '/'); p; p = strchr(p + 1, '/')) {
+    *p = '\0';
+    if (!path_exists(f->id, buf)) return SL_OK;  /* the rest will be created */
+    hid_t o = H5Oopen(f->id, buf, H5P_DEFAULT);
+    H5I_type_t ty = o >= 0 ? H5Iget_type(o) : H5I_BADID;
+    close_id(&o);
+    H5Eclear2(H5E_DEFAULT);
+    if (ty != H5I_GROUP) return HERR(SL_ERR_ARG, f, np, "cannot create: %s is a %s, not a group", buf, kind_word(ty));
+    *p = '/';
+  }
+  return SL_OK;
+}
+
 /* Link creation list that makes missing parent groups. */
 static hid_t lcpl_parents(void) {
   hid_t p = H5Pcreate(H5P_LINK_CREATE);
@@ -400,12 +417,12 @@ sl_status sl_h5_open(sl_h5_file **out, const char *filename, const char *mode) {
   }
   sl_status st = SL_OK;
   if (f->id < 0) {
-    if (exists && H5Fis_hdf5(filename) <= 0 && m != TRUNC) {
+    h5_cause c;
+    h5_capture(&c);  /* before any other HDF5 call resets the stack */
+    if (!c.lock && exists && m != TRUNC && H5Fis_hdf5(filename) <= 0) {
       H5Eclear2(H5E_DEFAULT);
       st = SL_ERR(SL_ERR_IO, "%s: %s (mode '%s'): not an HDF5 file", filename, what, mode);
     } else {
-      h5_cause c;
-      h5_capture(&c);
       if (c.lock)
         st = SL_ERR(SL_ERR_IO,
                     "%s: %s (mode '%s'): another process has the file open (HDF5 file lock); close it "
@@ -478,6 +495,7 @@ sl_status sl_h5_create_group(sl_h5_file *f, const char *path) {
     close_id(&o);
     return SL_OK;
   }
+  SL_TRY(check_parents(f, np));
   hid_t lcpl = lcpl_parents();
   hid_t g = H5Gcreate2(f->id, np, lcpl, H5P_DEFAULT, H5P_DEFAULT);
   sl_status st = g < 0 ? HFAIL(f, np, "cannot create group") : SL_OK;
@@ -579,6 +597,7 @@ sl_status sl_h5_create_dataset(sl_h5_file *f, const char *path, const sl_h5_data
     auto_chunks(nd, o->shape, maxs, elsize, chunk);
   }
   if (path_exists(f->id, np)) return HERR(SL_ERR_ARG, f, np, "cannot create dataset: the path already exists (delete it first)");
+  SL_TRY(check_parents(f, np));
 
   sl_status st = SL_OK;
   hid_t type = file_type(o->dtype), space = -1, dcpl = -1, lcpl = -1, ds = -1;
@@ -737,7 +756,7 @@ sl_status sl_h5_write(sl_h5_file *f, const char *path, const sl_tensor *t, int n
   for (int i = 1; i < d.nd; i++) fits = fits && off[i] + count[i] <= d.dims[i];
   bool grows = d.nd > 0 && off[0] + count[0] > d.dims[0];
   if (!fits || (grows && d.maxd[0] != H5S_UNLIMITED && off[0] + count[0] > d.maxd[0])) {
-    st = HERR(SL_ERR_SHAPE, f, np, "cannot write a tensor of shape %s at %s: dataset shape is %s%s",
+    st = HERR(SL_ERR_SHAPE, f, np, "cannot write a tensor of shape %s at offset %s: dataset shape is %s%s",
               sl_shape_str(tbuf, sizeof tbuf, t->ndim, t->shape), hshape_str(obuf, sizeof obuf, d.nd, off),
               hshape_str(dbuf, sizeof dbuf, d.nd, d.dims),
               fits ? " and dim 1 is not extendable that far" : " (the trailing dims must fit)");
@@ -799,8 +818,12 @@ sl_status sl_h5_read(sl_tensor **out, sl_h5_file *f, const char *path, int nsel,
     int64_t s = i < nsel ? start[i] : 0, n = i < nsel && count ? count[i] : -1, size = (int64_t)d.dims[i];
     if (n < 0) n = size - s;
     if (s < 0 || n < 0 || s + n > size) {
-      st = HERR(SL_ERR_ARG, f, np, "cannot read %lld elements from %lld in dim %d: its size is %lld",
-                (long long)(i < nsel && count ? count[i] : -1), (long long)s, i + 1, (long long)size);
+      if (i < nsel && count && count[i] >= 0)
+        st = HERR(SL_ERR_ARG, f, np, "cannot read %lld elements from offset %lld in dim %d: its size is %lld",
+                  (long long)count[i], (long long)s, i + 1, (long long)size);
+      else
+        st = HERR(SL_ERR_ARG, f, np, "cannot read from offset %lld in dim %d: its size is %lld", (long long)s, i + 1,
+                  (long long)size);
       goto done;
     }
     off[i] = (hsize_t)s;

@@ -108,7 +108,7 @@ typedef struct {
   int64_t     maxshape[SL_MAX_DIMS];  /* SL_H5_UNLIMITED for unlimited dims */
   int         chunked;
   int64_t     chunks[SL_MAX_DIMS];
-  char        compression[16];        /* "" (none), "gzip", "szip", "lzf", "filter<id>" */
+  char        compression[24];        /* "" (none), "gzip", "szip", "lzf", "filter<id>" */
   int         level;                  /* gzip level, 0 if none */
   int         shuffle;
 } sl_h5_info;
