@@ -1,0 +1,3 @@
+SL_MODULE(reduce)
+SL_MODULE(signal)
+SL_MODULE(sort)
