@@ -4,9 +4,9 @@
  *  - Compatibility target is h5py: strings are always variable-length with the UTF-8 character set
  *    (fixed-length ones come back as bytes in h5py); float16 storage uses a 16-bit IEEE type built
  *    from float32 (HDF5 1.10 has no predefined half type); h5py maps it to numpy float16.
- *  - Half conversion is done here with the compiler's _Float16 when available (correctly rounded,
- *    vectorised with F16C) because HDF5's generic soft conversion is bit-by-bit and slow; when
- *    _Float16 is missing, HDF5 converts.
+ *  - Half conversion is done here (the compiler's _Float16, vectorised with F16C, or a portable
+ *    bit-level version): HDF5's generic soft conversion is slow and rounds wrongly near the top of
+ *    the range.  Only 16-bit float types other than ours (another byte order) go through HDF5.
  *  - Nothing is cached: every call opens the objects it needs by path and closes them before
  *    returning, so the file handle is the only state and errors can never leak HDF5 ids.
  *  - HDF5's error stack is captured right after the failing call (cleanup calls would reset it) and
@@ -244,8 +244,9 @@ static bool is_f16(hid_t t) {
   return eq;
 }
 
+/* float32 <-> IEEE half, rounding to nearest even.  HDF5's soft conversion is not an option: it
+ * is slow and, in 1.10.8, maps 65520 to 32768 instead of infinity. */
 #ifdef __FLT16_MANT_DIG__
-#define SL_HAVE_F16 1
 static void f32_to_f16(uint16_t *dst, const float *src, int64_t n) {
   for (int64_t i = 0; i < n; i++) {
     _Float16 h = (_Float16)src[i];
@@ -260,7 +261,41 @@ static void f16_to_f32(float *dst, const uint16_t *src, int64_t n) {
   }
 }
 #else
-#define SL_HAVE_F16 0
+/* Portable bit-level version for compilers without _Float16. */
+static void f32_to_f16(uint16_t *dst, const float *src, int64_t n) {
+  for (int64_t i = 0; i < n; i++) {
+    uint32_t x;
+    memcpy(&x, &src[i], 4);
+    uint32_t sign = (x >> 16) & 0x8000, ax = x & 0x7fffffff, h;
+    if (ax > 0x7f800000) h = 0x7e00 | ((ax >> 13) & 0x3ff);             /* NaN stays NaN */
+    else if (ax >= 0x477ff000) h = 0x7c00;                                /* >= 65520 and inf */
+    else if (ax >= 0x38800000) {                                          /* normal half */
+      h = (ax - 0x38000000) >> 13;                                        /* rebias 127 -> 15 */
+      uint32_t rem = ax & 0x1fff;
+      if (rem > 0x1000 || (rem == 0x1000 && (h & 1))) h++;               /* carries into the exponent */
+    } else if (ax < 0x33000000) h = 0;                                    /* <= 2^-25 (the tie goes to 0) */
+    else {                                                                /* subnormal: units of 2^-24 */
+      uint32_t e = ax >> 23, m = (ax & 0x7fffff) | 0x800000, shift = 126 - e;
+      uint32_t rem = m & ((1u << shift) - 1), halfway = 1u << (shift - 1);
+      h = m >> shift;
+      if (rem > halfway || (rem == halfway && (h & 1))) h++;
+    }
+    dst[i] = (uint16_t)(sign | h);
+  }
+}
+static void f16_to_f32(float *dst, const uint16_t *src, int64_t n) {
+  for (int64_t i = 0; i < n; i++) {
+    uint32_t h = src[i], sign = (h & 0x8000) << 16, e = (h >> 10) & 0x1f, m = h & 0x3ff, x;
+    if (e == 0x1f) x = sign | 0x7f800000 | (m << 13);
+    else if (e) x = sign | ((e + 112) << 23) | (m << 13);
+    else {
+      float v = (float)m * 5.9604644775390625e-08f;  /* m * 2^-24, exact */
+      dst[i] = sign ? -v : v;
+      continue;
+    }
+    memcpy(&dst[i], &x, 4);
+  }
+}
 #endif
 
 /* ------------------------------------------------------------------------------------------------
@@ -688,14 +723,13 @@ static sl_status write_block(sl_h5_file *f, const char *np, dset *d, const sl_te
                              const hsize_t *count) {
   int64_t n = sl_tensor_numel(t);
   if (n == 0) return SL_OK;
-  bool half = SL_HAVE_F16 && is_f16(d->type);
+  bool half = is_f16(d->type);
   sl_tensor *c = NULL;
   void *buf = NULL;
   hid_t mtype = -1, mspace = -1;
   sl_status st = sl_tensor_contiguous_as(&c, t, half ? SL_DTYPE_F32 : t->dtype);
   if (st != SL_OK) return st;
   const void *src = sl_tensor_data(c);
-#if SL_HAVE_F16
   if (half) {
     buf = sl_alloc((size_t)n * 2);
     if (!buf) { st = HERR(SL_ERR_OOM, f, np, "out of memory converting %lld values to float16", (long long)n); goto done; }
@@ -703,7 +737,6 @@ static sl_status write_block(sl_h5_file *f, const char *np, dset *d, const sl_te
     src = buf;
     mtype = f16_type();
   } else
-#endif
     mtype = H5Tcopy(mem_type(c->dtype));
   mspace = select_block(d, off, count);
   if (mtype < 0 || mspace < 0) { st = HFAIL(f, np, "cannot select the block to write"); goto done; }
@@ -834,7 +867,7 @@ sl_status sl_h5_read(sl_tensor **out, sl_h5_file *f, const char *path, int nsel,
   if (st != SL_OK) goto done;
   int64_t n = sl_tensor_numel(t);
   if (n == 0) goto done;
-  bool half = SL_HAVE_F16 && is_f16(d.type);
+  bool half = is_f16(d.type);
   void *dst = sl_tensor_data(t);
   if (half) {
     buf = sl_alloc((size_t)n * 2);
@@ -846,9 +879,7 @@ sl_status sl_h5_read(sl_tensor **out, sl_h5_file *f, const char *path, int nsel,
   mspace = select_block(&d, off, cnt);
   if (mtype < 0 || mspace < 0) { st = HFAIL(f, np, "cannot select the block to read"); goto done; }
   if (H5Dread(d.ds, mtype, mspace, d.space, H5P_DEFAULT, dst) < 0) { st = HFAIL(f, np, "cannot read"); goto done; }
-#if SL_HAVE_F16
   if (half) f16_to_f32(sl_tensor_data(t), buf, n);
-#endif
 done:
   if (buf) sl_free(buf, (size_t)sl_tensor_numel(t) * 2);
   close_id(&mspace);
