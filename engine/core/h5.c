@@ -231,8 +231,41 @@ static int tensor_dtype_of(hid_t t, sl_dtype *out) {
       if (H5Tget_sign(t) == H5T_SGN_NONE) *out = size == 1 ? SL_DTYPE_U8 : size == 2 ? SL_DTYPE_I32 : SL_DTYPE_I64;
       else *out = size <= 4 ? SL_DTYPE_I32 : SL_DTYPE_I64;
       return 0;
+    case H5T_ENUM: {  /* h5py's bool and other enums: their integer values */
+      hid_t base = H5Tget_super(t);
+      int r = base >= 0 ? tensor_dtype_of(base, out) : -1;
+      if (base >= 0) H5Tclose(base);
+      return r;
+    }
     default: return -1;
   }
+}
+
+/* HDF5 converts enums only to other enums: read the native enum, then widen its base integers
+ * into dst (contiguous, n elements).  obj is a dataset (with mspace/fspace) or an attribute. */
+static herr_t read_enum(hid_t obj, bool is_attr, hid_t ftype, hid_t mspace, hid_t fspace, sl_tensor *dst, int64_t n) {
+  hid_t mt = H5Tget_native_type(ftype, H5T_DIR_ASCEND);
+  if (mt < 0) return -1;
+  size_t size = H5Tget_size(mt);
+  hid_t base = H5Tget_super(mt);
+  bool sgn = base >= 0 && H5Tget_sign(base) != H5T_SGN_NONE;
+  if (base >= 0) H5Tclose(base);
+  unsigned char *buf = malloc((size_t)n * size);
+  herr_t r = -1;
+  if (buf && (size == 1 || size == 2 || size == 4 || size == 8))
+    r = is_attr ? H5Aread(obj, mt, buf) : H5Dread(obj, mt, mspace, fspace, H5P_DEFAULT, buf);
+  for (int64_t i = 0; r >= 0 && i < n; i++) {
+    const unsigned char *e = buf + (size_t)i * size;
+    double v;
+    if (size == 1) { uint8_t x = e[0]; v = sgn ? (double)(int8_t)x : x; }
+    else if (size == 2) { uint16_t x; memcpy(&x, e, 2); v = sgn ? (double)(int16_t)x : x; }
+    else if (size == 4) { uint32_t x; memcpy(&x, e, 4); v = sgn ? (double)(int32_t)x : x; }
+    else { uint64_t x; memcpy(&x, e, 8); v = sgn ? (double)(int64_t)x : (double)x; }
+    sl_store_f64(sl_tensor_data(dst), dst->dtype, i, v);
+  }
+  free(buf);
+  H5Tclose(mt);
+  return r;
 }
 
 /* Is t exactly our half type?  Then the fast conversion applies. */
@@ -339,6 +372,19 @@ static bool path_exists(hid_t fid, const char *np) {
       if (c == '\0') return true;
     }
   }
+}
+
+/* Is there a link at np, resolving or not (dangling soft and external links count)? */
+static bool link_exists(hid_t fid, const char *np) {
+  if (path_exists(fid, np)) return true;
+  const char *slash = strrchr(np, '/');
+  char parent[PATH_CAP];
+  memcpy(parent, np, (size_t)(slash - np));
+  parent[slash - np] = '\0';
+  htri_t e = -1;
+  if (!parent[0] || path_exists(fid, parent)) e = H5Lexists(fid, np, H5P_DEFAULT);
+  H5Eclear2(H5E_DEFAULT);
+  return e > 0;
 }
 
 static const char *kind_word(H5I_type_t want) {
@@ -543,17 +589,7 @@ sl_status sl_h5_delete(sl_h5_file *f, const char *path) {
   NORM(f, np, path);
   SL_TRY(check_writable(f, np, "delete"));
   if (!strcmp(np, "/")) return HERR(SL_ERR_ARG, f, np, "cannot delete the root group");
-  if (!path_exists(f->id, np)) {
-    /* A dangling soft link still has a link to remove. */
-    htri_t e = -1;
-    char *slash = strrchr(np, '/');
-    char parent[PATH_CAP];
-    memcpy(parent, np, slash - np);
-    parent[slash - np] = '\0';
-    if (!parent[0] || path_exists(f->id, parent)) e = H5Lexists(f->id, np, H5P_DEFAULT);
-    H5Eclear2(H5E_DEFAULT);
-    if (e <= 0) return HERR(SL_ERR_ARG, f, np, "cannot delete: no such object");
-  }
+  if (!link_exists(f->id, np)) return HERR(SL_ERR_ARG, f, np, "cannot delete: no such object");
   if (H5Ldelete(f->id, np, H5P_DEFAULT) < 0) return HFAIL(f, np, "cannot delete");
   return SL_OK;
 }
@@ -768,7 +804,7 @@ sl_status sl_h5_write(sl_h5_file *f, const char *path, const sl_tensor *t, int n
   char tbuf[96], dbuf[96], obuf[96];
   hsize_t off[SL_MAX_DIMS] = {0}, count[SL_MAX_DIMS];
   if (is_string_type(d.type)) { st = HERR(SL_ERR_DTYPE, f, np, "cannot write a tensor into a string dataset (use write_strings)"); goto done; }
-  if (tensor_dtype_of(d.type, &(sl_dtype){0}) != 0) {
+  if (tensor_dtype_of(d.type, &(sl_dtype){0}) != 0 || H5Tget_class(d.type) == H5T_ENUM) {
     type_name(d.type, tbuf, sizeof tbuf);
     st = HERR(SL_ERR_DTYPE, f, np, "cannot write a tensor into a dataset of dtype %s", tbuf);
     goto done;
@@ -878,7 +914,9 @@ sl_status sl_h5_read(sl_tensor **out, sl_h5_file *f, const char *path, int nsel,
     mtype = H5Tcopy(mem_type(dt));
   mspace = select_block(&d, off, cnt);
   if (mtype < 0 || mspace < 0) { st = HFAIL(f, np, "cannot select the block to read"); goto done; }
-  if (H5Dread(d.ds, mtype, mspace, d.space, H5P_DEFAULT, dst) < 0) { st = HFAIL(f, np, "cannot read"); goto done; }
+  herr_t r = H5Tget_class(d.type) == H5T_ENUM ? read_enum(d.ds, false, d.type, mspace, d.space, t, n)
+                                               : H5Dread(d.ds, mtype, mspace, d.space, H5P_DEFAULT, dst);
+  if (r < 0) { st = HFAIL(f, np, "cannot read"); goto done; }
   if (half) f16_to_f32(sl_tensor_data(t), buf, n);
 done:
   if (buf) sl_free(buf, (size_t)sl_tensor_numel(t) * 2);
@@ -1153,9 +1191,9 @@ static sl_status fill_info(sl_h5_info *in, sl_h5_file *f, const char *np) {
 sl_status sl_h5_info_get(sl_h5_info *out, sl_h5_file *f, const char *path) {
   memset(out, 0, sizeof *out);
   NORM(f, np, path);
-  hid_t o;
-  SL_TRY(open_obj(f, np, H5I_BADID, &o));
-  close_id(&o);
+  if (!f || f->id < 0) return SL_ERR(SL_ERR_ARG, "h5: the file is closed");
+  h5_quiet();
+  if (!link_exists(f->id, np)) return HERR(SL_ERR_ARG, f, np, "no such object");
   sl_status st = fill_info(out, f, np);
   if (st != SL_OK) sl_h5_info_clear(out);
   return st;
@@ -1385,25 +1423,32 @@ static sl_status read_attr(sl_h5_attr *out, sl_h5_file *f, const char *np, hid_t
       out->nstrs = n;
     }
   } else if (tensor_dtype_of(t, &dt) == 0) {
-    bool is_int = H5Tget_class(t) == H5T_INTEGER;
-    if (sc == H5S_SCALAR) {
-      out->kind = is_int ? SL_H5_ATTR_INT : SL_H5_ATTR_FLOAT;
-      herr_t r = is_int ? H5Aread(a, H5T_NATIVE_INT64, &out->i) : H5Aread(a, H5T_NATIVE_DOUBLE, &out->d);
-      if (r < 0) { st = HFAIL(f, np, "cannot read attribute '%s'", name); goto done; }
-      if (is_int) out->d = (double)out->i;
-      else out->i = (int64_t)out->d;
-    } else {
-      hsize_t dims[SL_MAX_DIMS];
-      int64_t shape[SL_MAX_DIMS];
-      H5Sget_simple_extent_dims(s, dims, NULL);
-      for (int i = 0; i < nd; i++) shape[i] = (int64_t)dims[i];
+    /* Scalars are read through a 0-d tensor too, as int64 or double (int vs float is kept). */
+    bool is_int = H5Tget_class(t) != H5T_FLOAT, scalar = sc == H5S_SCALAR;
+    hsize_t dims[SL_MAX_DIMS];
+    int64_t shape[SL_MAX_DIMS];
+    H5Sget_simple_extent_dims(s, dims, NULL);
+    for (int i = 0; i < nd; i++) shape[i] = (int64_t)dims[i];
+    if (scalar) dt = is_int ? SL_DTYPE_I64 : SL_DTYPE_F64;
+    sl_tensor *arr = NULL;
+    st = sl_tensor_empty(&arr, dt, scalar ? 0 : nd, shape);
+    if (st != SL_OK) goto done;
+    herr_t r = n == 0 ? 0
+             : H5Tget_class(t) == H5T_ENUM ? read_enum(a, true, t, -1, -1, arr, n)
+             : H5Aread(a, mem_type(dt), sl_tensor_data(arr));
+    if (r < 0) {
+      sl_tensor_release(arr);
+      st = HFAIL(f, np, "cannot read attribute '%s'", name);
+      goto done;
+    }
+    if (!scalar) {
       out->kind = SL_H5_ATTR_ARRAY;
-      st = sl_tensor_empty(&out->array, dt, nd, shape);
-      if (st != SL_OK) goto done;
-      if (n > 0 && H5Aread(a, mem_type(dt), sl_tensor_data(out->array)) < 0) {
-        st = HFAIL(f, np, "cannot read attribute '%s'", name);
-        goto done;
-      }
+      out->array = arr;
+    } else {
+      out->kind = is_int ? SL_H5_ATTR_INT : SL_H5_ATTR_FLOAT;
+      if (is_int) out->d = (double)(out->i = *(const int64_t *)sl_tensor_data(arr));
+      else out->i = (int64_t)(out->d = *(const double *)sl_tensor_data(arr));
+      sl_tensor_release(arr);
     }
   } else {
     type_name(t, tbuf, sizeof tbuf);
