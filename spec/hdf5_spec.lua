@@ -335,6 +335,8 @@ describe("h5 listing", function()
     assert.is_false(f:exists("features/nope"))
     assert.is_false(f:exists("nope/deeper/still"))
     assert.is_false(f:exists("a_top/child"))          -- through a dataset
+    assert.is_true(f:exists("//features//initial/"))  -- extra slashes are ignored
+    assert.are.equal("/features/summary", f:info("features//summary/").path)
     local tree = f:tree()
     assert.truthy(tree:find("features/\n  initial  float64 [3,2,4] chunks", 1, true))
     f:delete("features/initial")                       -- replace a feature family in place

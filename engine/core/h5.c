@@ -335,20 +335,23 @@ static void f16_to_f32(float *dst, const uint16_t *src, int64_t n) {
  * Paths
  * ---------------------------------------------------------------------------------------------- */
 
-/* "a/b/" → "/a/b"; "" → "/".  Returns 0, or -1 when too long. */
+/* "a//b/" → "/a/b"; "" → "/".  Returns 0, or -1 when too long. */
 static int norm_path(const char *in, char *out) {
-  if (!in) in = "";
-  while (*in == '/') in++;
-  size_t n = strlen(in);
-  while (n > 0 && in[n - 1] == '/') n--;
-  if (n + 2 > PATH_CAP) return -1;
-  out[0] = '/';
-  memcpy(out + 1, in, n);
-  out[n + 1] = '\0';
+  size_t n = 0;
+  out[n++] = '/';
+  for (const char *p = in ? in : ""; *p; p++) {
+    if (*p == '/' && out[n - 1] == '/') continue;
+    if (n + 1 >= PATH_CAP) return -1;
+    out[n++] = *p;
+  }
+  if (n > 1 && out[n - 1] == '/') n--;
+  out[n] = '\0';
   return 0;
 }
 
+/* Start of every public call taking a path: quiet HDF5 on this thread, normalise the path. */
 #define NORM(f, np, path)                                                              \
+  h5_quiet();                                                                         \
   char np[PATH_CAP];                                                                  \
   if (norm_path((path), np) != 0)                                                      \
     return HERR(SL_ERR_ARG, (f), "(path too long)", "path is longer than %d bytes", PATH_CAP - 2)
