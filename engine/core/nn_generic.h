@@ -301,14 +301,15 @@ static void NNF(adam)(real *p, const real *g, real *m, real *v, int64_t n, doubl
 {
   const double bc1 = 1 - pow(b1, (double)step), bc2 = 1 - pow(b2, (double)step);
   const real step_size = (real)(lr / bc1), inv_sqrt_bc2 = (real)(1 / sqrt(bc2));
-  const real rb1 = (real)b1, rb2 = (real)b2, reps = (real)eps;
+  /* 1 − β in double first: (1 − 0.999f) in float is off by 1e-5 relative */
+  const real rb1 = (real)b1, rb2 = (real)b2, omb1 = (real)(1 - b1), omb2 = (real)(1 - b2), reps = (real)eps;
   const real decay = decoupled ? (real)(1 - lr * wd) : 1, l2 = decoupled ? 0 : (real)wd;
   #pragma omp parallel for simd schedule(static) num_threads(sl_num_threads()) if (n >= NN_PAR_MIN)
   for (int64_t i = 0; i < n; i++) {
     const real gi = g[i] + l2 * p[i];
     const real pi = p[i] * decay;
-    const real mi = rb1 * m[i] + (1 - rb1) * gi;
-    const real vi = rb2 * v[i] + (1 - rb2) * gi * gi;
+    const real mi = rb1 * m[i] + omb1 * gi;
+    const real vi = rb2 * v[i] + omb2 * gi * gi;
     m[i] = mi;
     v[i] = vi;
     p[i] = pi - step_size * mi / (R_SQRT(vi) * inv_sqrt_bc2 + reps);
