@@ -1,4 +1,4 @@
--- summary: Quick tour of the engine: tensors, views and the active backend
+-- summary: Quick tour of the engine: tensors, views, random numbers, FFT, backend
 --
 -- The main job until the generate → features → train → tokens pipeline lands (`make demo`).
 local sl = require "spinlock"
@@ -7,12 +7,14 @@ local cli = require "spinlock.cli"
 local function section(title) print(("\n== %s"):format(title)) end
 
 return {
-  description = "Builds a few tensors, takes views of them and prints the results, then reports\n" ..
-                "which backend (CPU/CUDA) this process uses and why.",
+  description = "Builds tensors and views, draws seeded random numbers, reduces and sorts them,\n" ..
+                "finds a sine's frequency with an FFT, and reports which backend (CPU/CUDA)\n" ..
+                "this process uses and why.",
   options = {
     { "size", type = "int", default = 4, help = "side of the square demo matrix" },
     { "dtype", type = "choice", choices = { "float32", "float64" }, default = "float32",
       help = "element type" },
+    { "seed", type = "int", default = 42, help = "seed of the random section" },
   },
   run = function(opts)
     if opts.size < 1 or opts.size > 1000 then
@@ -37,6 +39,29 @@ return {
     row:fill(0)
     print("after a:select(1, 1):fill(0), a[1] = " .. cli.repr(a:totable()[1]))
     print("contiguous transpose", t:contiguous():totable()[1][2] == a:totable()[2][1])
+
+    section("random numbers (Philox: same seed, same numbers, any thread count)")
+    local g = sl.Generator { seed = opts.seed }
+    local x = g:normal({ 3, n })
+    print("x = g:normal({3, " .. n .. "}) = " .. tostring(x))
+    print("x:sum() = " .. string.format("%.4f", x:sum()) .. ", x:std() = " .. string.format("%.4f", x:std()))
+    print("row means " .. tostring(x:mean(2)))
+    local sorted, order = x:sort(2)
+    print("row 1 sorted " .. tostring(sorted:select(1, 1)) .. ", order " .. tostring(order:select(1, 1)))
+
+    section("FFT: the dominant frequency of a sampled sine")
+    local samples, cycles = 64, 5
+    local wave = {}
+    for i = 1, samples do wave[i] = math.sin(2 * math.pi * cycles * (i - 1) / samples) end
+    local spectrum = sl.rfft(sl.tensor(wave))                 -- [33, 2]: (re, im) per bin
+    local power = {}
+    for k = 1, spectrum:size(1) do
+      local re, im = spectrum:get(k, 1), spectrum:get(k, 2)
+      power[k] = re * re + im * im
+    end
+    local peak = sl.tensor(power):argmax()
+    print(("%d cycles in %d samples -> strongest rfft bin %d (frequency %d)"):format(
+      cycles, samples, peak, peak - 1))
 
     section("backend")
     local info = sl.backend_info()

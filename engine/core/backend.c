@@ -53,7 +53,11 @@ static int find_plugin(char *out, size_t cap, char *looked, size_t lcap) {
   looked[0] = 0;
   for (size_t i = 0; i < sizeof fmts / sizeof *fmts; i++) {
     snprintf(out, cap, fmts[i], dir);
-    if (access(out, R_OK) == 0) return 1;
+    if (access(out, R_OK) == 0) {
+      char real[PATH_MAX];
+      if (realpath(out, real)) snprintf(out, cap, "%s", real);   /* "bin/../lib" → "lib" */
+      return 1;
+    }
     size_t used = strlen(looked);
     snprintf(looked + used, lcap - used, "%s%s", used ? ", " : "", out);
   }

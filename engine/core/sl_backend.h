@@ -99,7 +99,7 @@ typedef struct sl_backend_status {
   int  cuda_available;   /* 1 when the CUDA backend is loaded and has devices */
   int  devices;          /* CUDA device count (0 when unavailable) */
   char reason[512];      /* why CUDA is unavailable; "" when available */
-  char plugin[1024];     /* plugin path that was loaded or tried; "" when none was found */
+  char plugin[4096];     /* plugin path that was loaded or tried; "" when none was found */
 } sl_backend_status;
 const sl_backend_status *sl_backend_get_status(void);
 

@@ -28,6 +28,7 @@
 #define _GNU_SOURCE
 #include "sl_lua.h"
 #include "../core/sl_backend.h"
+#include "../core/sl_signal.h"
 
 #include <dirent.h>
 #include <limits.h>
@@ -672,6 +673,9 @@ int main(int argc, char **argv) {
     code = find_recipe(a1, path, sizeof path) ? run_script(L, ctx, ctx, path, argc - 2, argv + 2)
                                               : unknown_command(a1);
   }
+  /* A recipe that stopped cooperatively on SIGINT/SIGTERM (sl.signals_install + polling) and
+   * returned normally still tells the shell it was interrupted. */
+  if (code == 0 && sl_signal_pending()) code = 128 + sl_signal_pending();
   fflush(stdout);
   lua_close(L);
   return code;

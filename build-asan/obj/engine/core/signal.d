@@ -1,0 +1,3 @@
+build-asan/obj/engine/core/signal.o: engine/core/signal.c \
+ engine/core/sl_signal.h
+engine/core/sl_signal.h:

@@ -1,0 +1,12 @@
+build-asan/obj/engine/lua/sl_lua.o: engine/lua/sl_lua.c \
+ engine/lua/sl_lua.h /usr/include/luajit-2.1/lua.h \
+ /usr/include/luajit-2.1/luaconf.h /usr/include/luajit-2.1/lauxlib.h \
+ /usr/include/luajit-2.1/lua.h engine/lua/../core/sl_tensor.h \
+ engine/lua/../core/sl_base.h
+engine/lua/sl_lua.h:
+/usr/include/luajit-2.1/lua.h:
+/usr/include/luajit-2.1/luaconf.h:
+/usr/include/luajit-2.1/lauxlib.h:
+/usr/include/luajit-2.1/lua.h:
+engine/lua/../core/sl_tensor.h:
+engine/lua/../core/sl_base.h:
