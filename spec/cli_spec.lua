@@ -216,6 +216,21 @@ describe("backend probe", function()
     assert.truthy(out:find("^false\t0\tcannot load the CUDA plugin: /nonexistent/libspinlock_cuda.so"))
   end)
 
+  it("loads a built plugin and falls back with the CUDA error when there is no GPU", function()
+    local plugin = paths.exe:gsub("[^/]+$", "") .. "libspinlock_cuda.so"
+    local f = io.open(plugin, "r")
+    if not f then return end   -- built without CUDA (make CUDA=0): nothing to load
+    f:close()
+    local info = require("spinlock").backend_info()
+    if info.cuda_available then
+      assert.is_true(info.devices > 0 and #info.device_names == info.devices)
+    else
+      -- the plugin was opened (so it links and exports its entry point) and its probe failed
+      assert.truthy(info.reason:find("^cudaGetDeviceCount") or info.reason:find("no CUDA device"),
+                    info.reason)
+    end
+  end)
+
   it("does not run OpenBLAS on its Prescott fallback where AVX2 exists", function()
     local core = require("spinlock").backend_info().blas_core
     assert.are.equal("string", type(core))

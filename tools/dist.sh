@@ -45,7 +45,8 @@ while read -r lib; do
   is_system "$name" && continue
   cp -L "$lib" "$out/lib/$name"
   real=$(readlink -f "$lib")
-  pkg=$(dpkg -S "$real" 2>/dev/null | head -1 | cut -d: -f1) || true
+  # merged /usr: dpkg may have registered the file under /lib instead of /usr/lib
+  pkg=$( (dpkg -S "$real" || dpkg -S "${real#/usr}") 2>/dev/null | head -1 | cut -d: -f1) || true
   if [ -n "$pkg" ] && [ -f "/usr/share/doc/$pkg/copyright" ]; then
     cp "/usr/share/doc/$pkg/copyright" "$out/licenses/$pkg"
   fi
