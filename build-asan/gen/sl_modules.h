@@ -1,7 +1,0 @@
-SL_MODULE(backend)
-SL_MODULE(fft)
-SL_MODULE(reduce)
-SL_MODULE(rng)
-SL_MODULE(signal)
-SL_MODULE(sort)
-SL_MODULE(sys)
