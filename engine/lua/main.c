@@ -532,6 +532,19 @@ static char *read_line(int tty, const char *prompt) {
   return line;
 }
 
+/* Ctrl-C at the prompt discards the current input, as in most shells.  The handler is installed
+ * without SA_RESTART so that libedit's read() fails with EINTR and readline() returns NULL;
+ * the flag tells that apart from end of input. */
+static volatile sig_atomic_t g_prompt_interrupted;
+static void on_prompt_sigint(int sig) { (void)sig; g_prompt_interrupted = 1; }
+static void catch_prompt_sigint(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_prompt_sigint;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+}
+
 static void history_path(char *buf, size_t cap) {
   const char *env = getenv("SPINLOCK_HISTORY"), *home = getenv("HOME");
   if (env && *env) snprintf(buf, cap, "%s", env);
@@ -559,7 +572,17 @@ static int repl(lua_State *L) {
   char *chunk = NULL;       /* accumulated multi-line input */
   size_t chunk_len = 0;
   for (;;) {
+    g_prompt_interrupted = 0;
+    if (tty) catch_prompt_sigint();
     char *line = read_line(tty, chunk ? ">> " : "sl> ");
+    signal(SIGINT, SIG_DFL);
+    if (!line && tty && g_prompt_interrupted) {
+      printf("\n");
+      free(chunk);
+      chunk = NULL;
+      chunk_len = 0;
+      continue;
+    }
     if (!line) break;
     if (tty && line[0]) {
       add_history(line);
