@@ -237,9 +237,9 @@ DEF_UN_F(ceil, SAME, ceil(x))
 DEF_UN_F(round, SAME, rint(x))      /* default rounding mode: half to even */
 DEF_UN_F(trunc, SAME, trunc(x))
 DEF_UN_F(reciprocal, SAME, (T)1 / x)
-DEF_UN_F(isnan, BOOL, isnan(x))
-DEF_UN_F(isinf, BOOL, isinf(x))
-DEF_UN_F(isfinite, BOOL, isfinite(x))
+DEF_UN_F(isnan, BOOL, isnan(x) != 0)
+DEF_UN_F(isinf, BOOL, isinf(x) != 0)     /* glibc isinf gives -1 for -inf */
+DEF_UN_F(isfinite, BOOL, isfinite(x) != 0)
 DEF_UN_ALL(lnot, BOOL, x == 0)
 DEF_UN_INT(copy, SAME, x)           /* floor/ceil/round/trunc/nan_to_num of integers */
 DEF_UN_INT(zero, BOOL, 0)           /* isnan/isinf of integers */
