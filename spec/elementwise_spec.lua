@@ -290,6 +290,28 @@ describe("binary ops", function()
     end)
   end
 
+  it("integer dtypes match a Lua loop on contiguous and transposed inputs", function()
+    local INT = { add = true, sub = true, mul = true, minimum = true, maximum = true, eq = true,
+                  ne = true, lt = true, le = true, gt = true, ge = true, logical_and = true,
+                  logical_or = true }
+    for _, dt in ipairs({ "int32", "int64", "uint8" }) do
+      local lo = dt == "uint8" and 0 or -9
+      local av = map(values(12, lo, 9, 14), math.floor)
+      local bv = map(values(12, lo, 9, 15), math.floor)
+      local a = sl.tensor(av, dt):view(3, 4)
+      local b = sl.tensor(bv, dt):view(4, 3):transpose(1, 2)   -- strided [3,4]
+      local bt = b:tolist()
+      for name in pairs(INT) do
+        local f, rdt = BINARY[name][1], BINARY[name][4]
+        local want = {}
+        for i = 1, 12 do want[i] = f(av[i], bt[i]) end
+        local res = dt == "uint8" and (name == "add" or name == "sub" or name == "mul") and "int32" or dt
+        local ok, err = pcall(check, sl[name](a, b), want, { 3, 4 }, rdt or res)
+        if not ok then error(name .. " " .. dt .. ": " .. err) end
+      end
+    end
+  end)
+
   it("large and strided operands (tiled, threaded) match the reference", function()
     local n = 3 * 40000
     local a = sl.tensor(values(n, -2, 2, 8)):view(3, 40000):transpose(1, 2)   -- [40000,3], strided
@@ -298,6 +320,17 @@ describe("binary ops", function()
     check(a * b, want, { 40000, 3 }, "float32", TOL.float32)
     local x = sl.tensor(values(n, -2, 2, 10))
     check(x:tanh(), map(x:tolist(), math.tanh), { n }, "float32", TOL.float32)
+    -- 64x64 blocks with ragged edges: transposed [130,70] plus contiguous [130,70]
+    local p = sl.tensor(values(9100, -2, 2, 16)):view(70, 130):transpose(1, 2)
+    local q = sl.tensor(values(9100, -2, 2, 17)):view(130, 70)
+    local pv, qv = p:tolist(), q:tolist()
+    local sum = {}
+    for i = 1, 9100 do sum[i] = pv[i] - qv[i] end
+    check(p - q, sum, { 130, 70 }, "float32", TOL.float32)
+    local y = sl.zeros(70, 130)
+    y:transpose(1, 2):copy(q)
+    y:transpose(1, 2):sub_(p)       -- in place through a transposed view
+    check(y:transpose(1, 2), map(sum, function(v) return -v end), { 130, 70 }, "float32", TOL.float32)
   end)
 
   it("results do not depend on the thread count", function()
@@ -447,9 +480,15 @@ describe("in-place ops", function()
     local i = sl.tensor({ 1, 2 }, "int32")
     i:add_(sl.tensor({ 3, 4 }, "int64"))
     check(i, { 4, 6 }, nil, "int32")
-    local u = sl.tensor({ 250 }, "uint8")
+    local u = sl.tensor({ 250, 3 }, "uint8")
     u:add_(10)
-    check(u, { 4 }, nil, "uint8")   -- wraps in uint8
+    check(u, { 4, 13 }, nil, "uint8")   -- wraps in uint8
+    u:sub_(5)
+    check(u, { 255, 8 }, nil, "uint8")
+    u:add_(-1)
+    check(u, { 254, 7 }, nil, "uint8")
+    u:sub_(sl.tensor({ 1, 1 }, "uint8"), 2)
+    check(u, { 252, 5 }, nil, "uint8")
     assert.has_error(function() i:add_(0.5) end, "add: a float32 result cannot be written into a int32 output")
     assert.has_error(function() i:div_(2) end, "div: a float32 result cannot be written into a int32 output")
     check(i, { 4, 6 }, nil, "int32")
