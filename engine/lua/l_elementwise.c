@@ -33,11 +33,12 @@ static sl_operand check_operand(lua_State *L, int idx) {
   return sl_operand_tensor(sl_lua_check_tensor(L, idx));
 }
 
-static double opt_number(lua_State *L, int idx, const double **ptr, double *store) {
-  if (lua_isnoneornil(L, idx)) { *ptr = NULL; return 0; }
+/* Optional number at idx: *ptr = NULL when nil/none, else points at *store holding it. */
+static void opt_number(lua_State *L, int idx, const double **ptr, double *store) {
+  *ptr = NULL;
+  if (lua_isnoneornil(L, idx)) return;
   *store = luaL_checknumber(L, idx);
   *ptr = store;
-  return *store;
 }
 
 /* Result of a core call producing a new tensor, or the out argument at out_idx. */
@@ -119,7 +120,7 @@ static int unary(lua_State *L, sl_unop op, int with_out) {
     lua_pushnumber(L, sl_unop_apply(op, lua_tonumber(L, 1)));
     return 1;
   }
-  sl_tensor *x = sl_lua_check_tensor(L, 1);
+  const sl_tensor *x = check_operand(L, 1).t;
   sl_tensor *out = with_out ? sl_lua_opt_tensor(L, 2) : NULL, *r = NULL;
   sl_status st = out ? sl_op_unary_into(out, op, x) : sl_op_unary(&r, op, x);
   return push_result(L, name, st, r, out ? 2 : 0);
