@@ -1,4 +1,4 @@
--- summary: Quick tour of the engine: tensors, views, random numbers, FFT, backend
+-- summary: Quick tour of the engine: tensors, views, random numbers, math, FFT, backend
 --
 -- The main job until the generate → features → train → tokens pipeline lands (`make demo`).
 local sl = require "spinlock"
@@ -8,8 +8,8 @@ local function section(title) print(("\n== %s"):format(title)) end
 
 return {
   description = "Builds tensors and views, draws seeded random numbers, reduces and sorts them,\n" ..
-                "finds a sine's frequency with an FFT, and reports which backend (CPU/CUDA)\n" ..
-                "this process uses and why.",
+                "makes a sine with elementwise math and finds its frequency with an FFT, then\n" ..
+                "reports which backend (CPU/CUDA) this process uses and why.",
   options = {
     { "size", type = "int", default = 4, help = "side of the square demo matrix" },
     { "dtype", type = "choice", choices = { "float32", "float64" }, default = "float32",
@@ -49,19 +49,16 @@ return {
     local sorted, order = x:sort(2)
     print("row 1 sorted " .. tostring(sorted:select(1, 1)) .. ", order " .. tostring(order:select(1, 1)))
 
-    section("FFT: the dominant frequency of a sampled sine")
+    section("elementwise math and FFT: the dominant frequency of a sampled sine")
     local samples, cycles = 64, 5
-    local wave = {}
-    for i = 1, samples do wave[i] = math.sin(2 * math.pi * cycles * (i - 1) / samples) end
-    local spectrum = sl.rfft(sl.tensor(wave))                 -- [33, 2]: (re, im) per bin
-    local power = {}
-    for k = 1, spectrum:size(1) do
-      local re, im = spectrum:get(k, 1), spectrum:get(k, 2)
-      power[k] = re * re + im * im
-    end
-    local peak = sl.tensor(power):argmax()
-    print(("%d cycles in %d samples -> strongest rfft bin %d (frequency %d)"):format(
-      cycles, samples, peak, peak - 1))
+    local wave = sl.sin(sl.arange(0, samples) * (2 * math.pi * cycles / samples))
+    print("wave[1..4] = " .. tostring(wave:narrow(1, 1, 4)))
+    local spectrum = sl.rfft(wave)                        -- [33, 2]: (re, im) per bin
+    local re, im = spectrum:select(2, 1), spectrum:select(2, 2)
+    local power = re * re + im * im
+    local peak = power:argmax()
+    print(("%d cycles in %d samples -> strongest rfft bin %d (frequency %d), power %.1f"):format(
+      cycles, samples, peak, peak - 1, power:max()))
 
     section("backend")
     local info = sl.backend_info()
