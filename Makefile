@@ -18,8 +18,9 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 
 CFLAGS_BASE := -std=gnu11 -Wall -Wextra -Wno-unused-parameter -fopenmp -fPIC -march=$(ARCH) \
                -Iengine/core -Iengine/lua -I$(BUILD)/gen $(PKG_CFLAGS)
+SANFLAGS := -fsanitize=address,undefined
 ifeq ($(SAN),1)
-  OPT := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+  OPT := -O1 -g $(SANFLAGS) -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 else
   OPT := -O3 -g
 endif
@@ -50,7 +51,7 @@ $(BUILD)/obj/%.o: %.c
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/spinlock: $(OBJ)
-	$(CC) $(OBJ) -o $@ $(LDFLAGS) $(LIBS) $(if $(filter 1,$(SAN)),-fsanitize=address,undefined)
+	$(CC) $(OBJ) -o $@ $(LDFLAGS) $(LIBS) $(if $(filter 1,$(SAN)),$(SANFLAGS))
 
 # The layer rule of DESIGN.md: the core and the CUDA kernels never see Lua.
 lint:

@@ -25,6 +25,8 @@
 sl_tensor *sl_lua_check_tensor(lua_State *L, int idx);
 sl_tensor *sl_lua_opt_tensor(lua_State *L, int idx);   /* NULL when nil/none */
 int        sl_lua_is_tensor(lua_State *L, int idx);
+void      *luaL_testudata_compat(lua_State *L, int idx, const char *mt);
+void       sl_lua_free_tensor(lua_State *L, int idx);
 /* Pushes a userdata owning the caller's reference to t (t must not be NULL). */
 void       sl_lua_push_tensor(lua_State *L, sl_tensor *t);
 /* Raises a Lua error from the core's last error ("op: message").  Never returns. */

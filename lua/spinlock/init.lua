@@ -1,0 +1,24 @@
+-- spinlock — the public Lua API: `local sl = require "spinlock"`.
+-- The C core (tensors and kernels) is copied into this table; Lua submodules are reachable as
+-- `require "spinlock.<name>"` and lazily as `sl.<name>`.
+local core = require "spinlock.core"
+
+local sl = {}
+for k, v in pairs(core) do sl[k] = v end
+
+local Tensor_mt = core._tensor_mt
+sl.Tensor = { methods = Tensor_mt.__methods, metatable = Tensor_mt }
+
+-- Pretty printer (torch style), installed over the C fallback.
+Tensor_mt.__tostring = function(t) return require("spinlock.tensor_print").format(t) end
+
+-- Lazy submodules: sl.config, sl.h5, … resolve to require("spinlock.<name>") on first use.
+setmetatable(sl, { __index = function(t, name)
+  if type(name) ~= "string" then return nil end
+  local ok, mod = pcall(require, "spinlock." .. name)
+  if ok then rawset(t, name, mod); return mod end
+  if not tostring(mod):find("module 'spinlock%." .. name .. "' not found", 1) then error(mod, 2) end
+  return nil
+end })
+
+return sl
