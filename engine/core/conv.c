@@ -482,6 +482,17 @@ static sl_status conv_fft(float *out, const float *x, const float *w, const floa
 
 /* ---- entry points ---- */
 
+sl_conv_algo sl_conv2d_resolve(const sl_tensor *x, const sl_tensor *w, sl_conv_padding padding,
+                               const sl_conv2d_ws *ws) {
+  if (x->ndim != 4 || w->ndim != 4) return SL_CONV_IM2COL;
+  int64_t B = x->shape[0], cin = x->shape[1], H = x->shape[2], W = x->shape[3];
+  int64_t cout = w->shape[0], k = w->shape[2], P, Q;
+  sl_conv2d_fft_size(H, W, k, padding, &P, &Q);
+  int64_t key[6] = { cout, cin, k, P, Q, padding };
+  int cached = ws && ws->wvalid && !memcmp(key, ws->key, sizeof key);
+  return sl_conv2d_choose(B, cin, cout, H, W, k, padding, cached, ws ? ws->fft_budget : FFT_BUDGET_DEFAULT);
+}
+
 static sl_status check_args(const sl_tensor *x, const sl_tensor *w, const sl_tensor *bias) {
   char sx[96], sw[96], sb[96];
   sl_shape_str(sx, sizeof sx, x->ndim, x->shape);
@@ -536,12 +547,7 @@ sl_status sl_conv2d_into(sl_tensor *out, const sl_tensor *x0, const sl_tensor *w
   if (!ws) {
     if (!(ws = tmp = sl_conv2d_ws_new())) { st = SL_ERR(SL_ERR_OOM, "conv2d: cannot allocate a workspace"); goto done; }
   }
-  if (algo == SL_CONV_AUTO) {
-    int64_t P, Q; sl_conv2d_fft_size(H, W, k, padding, &P, &Q);
-    int64_t key[6] = { cout, cin, k, P, Q, padding };
-    int cached = ws->wvalid && !memcmp(key, ws->key, sizeof key);
-    algo = sl_conv2d_choose(B, cin, cout, H, W, k, padding, cached, ws->fft_budget);
-  }
+  if (algo == SL_CONV_AUTO) algo = sl_conv2d_resolve(x0, w0, padding, ws);
   if (cin == 0 && algo != SL_CONV_DIRECT) algo = SL_CONV_IM2COL;   /* out = bias */
   float *o = sl_tensor_data(out);
   const float *xp = sl_tensor_data(x), *wp = sl_tensor_data(w), *bp = b ? sl_tensor_data(b) : NULL;

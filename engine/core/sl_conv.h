@@ -49,6 +49,10 @@ sl_status sl_conv2d_into(sl_tensor *out, const sl_tensor *x, const sl_tensor *w,
 sl_conv_algo sl_conv2d_choose(int64_t B, int64_t cin, int64_t cout, int64_t h, int64_t w, int64_t k,
                               sl_conv_padding padding, int weights_cached, size_t fft_budget);
 
+/* What SL_CONV_AUTO resolves to for these arguments and workspace (ws may be NULL). */
+sl_conv_algo sl_conv2d_resolve(const sl_tensor *x, const sl_tensor *w, sl_conv_padding padding,
+                               const sl_conv2d_ws *ws);
+
 const char *sl_conv_algo_name(sl_conv_algo a);                /* "auto", "im2col", "fft", "direct" */
 int         sl_conv_algo_from_name(const char *s, sl_conv_algo *out);      /* 0 = ok */
 int         sl_conv_padding_from_name(const char *s, sl_conv_padding *out); /* "zeros"|"circular" */
