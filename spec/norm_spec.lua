@@ -88,6 +88,44 @@ describe("instance_norm", function()
     end
   end)
 
+  it("computes the activations accurately (hand values from math.erf / exp / tanh)", function()
+    -- each channel holds {1,-1}: normalised (eps = 0) it stays {1,-1}, so weight v gives act(±v)
+    local vs = {3, 1, 0.5, 1e-3, 2.5, 5, 0.01, 20}
+    local C = #vs
+    local rows = {}
+    for c = 1, C do rows[c] = {1, -1} end
+    local x = sl.tensor({rows})
+    local w = sl.tensor(vs)
+    local gelu = { [3] = {2.99595030590511, -0.00404969409489031}, [1] = {0.8413447460685429, -0.15865525393145707},
+      [0.5] = {0.34573123063700656, -0.15426876936299344}, [1e-3] = {0.000500398942213911, -0.000499601057786089},
+      [2.5] = {2.4844758366855597, -0.0155241633144403}, [5] = {4.999998566742141, -1.433257859e-06},
+      [0.01] = {0.005039893563146316, -0.004960106436853684}, [20] = {20, 0} }
+    local function expect(act)
+      local out = {}
+      for _, v in ipairs(vs) do
+        for _, s in ipairs({1, -1}) do
+          local z = s * v
+          local e
+          if act == "gelu" then e = gelu[v][s == 1 and 1 or 2]
+          elseif act == "silu" then e = z / (1 + math.exp(-z))
+          elseif act == "tanh" then e = math.tanh(z)
+          else e = math.max(z, 0) end
+          out[#out + 1] = e
+        end
+      end
+      return out
+    end
+    for _, act in ipairs({"relu", "gelu", "silu", "tanh"}) do
+      local got = sl.instance_norm(x, w, nil, 0, act):tolist()
+      local exp_ = expect(act)
+      for i = 1, #exp_ do
+        local tol = 3e-7 * math.max(1, math.abs(exp_[i]))
+        assert(math.abs(got[i] - exp_[i]) <= tol,
+          string.format("%s(%g): expected %.9g, got %.9g", act, vs[math.ceil(i / 2)] * (i % 2 == 1 and 1 or -1), exp_[i], got[i]))
+      end
+    end
+  end)
+
   it("takes strided inputs and writes in place", function()
     local base = rand({2, 4, 6, 5})
     local x = base:permute(1, 2, 4, 3):narrow(2, 2, 3)     -- [2,3,5,6], non-contiguous

@@ -292,7 +292,13 @@ static plan_entry g_plans[32];
 static int g_nplans;
 static pthread_mutex_t g_plan_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* Other modules plan with FFTW too, under their own locks; FFTW's own hook makes every planner
+ * call in the process serialised, whichever module makes it. */
+static pthread_once_t g_fftw_once = PTHREAD_ONCE_INIT;
+static void fftw_thread_safe(void) { fftwf_make_planner_thread_safe(); }
+
 static const plan_entry *get_plans(int64_t p, int64_t q) {
+  pthread_once(&g_fftw_once, fftw_thread_safe);
   pthread_mutex_lock(&g_plan_lock);
   const plan_entry *found = NULL;
   for (int i = 0; i < g_nplans; i++) if (g_plans[i].p == p && g_plans[i].q == q) { found = &g_plans[i]; break; }
