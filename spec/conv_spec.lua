@@ -64,7 +64,7 @@ local function assert_close(expected, got, tol, what)
     what, worst, at, expected[at], got[at]))
 end
 
-local ALGOS = { "direct", "im2col", "fft", "auto" }
+local ALGOS = { "direct", "im2col", "fft", "fftrow", "auto" }
 
 local function check_all(x, w, bias, padding, what)
   local ref = ref_conv(x, w, bias, padding == "circular")

@@ -23,6 +23,7 @@
  * results do not depend on the thread count (the GEMM is OpenBLAS's, deterministic for a given
  * thread count; it is called the same way whatever ours is). */
 #include <fftw3.h>   /* before any header that pulls <complex.h> (toolchain note §7) */
+#include <cblas.h>
 #include <math.h>
 #include <pthread.h>
 #include <string.h>
@@ -94,13 +95,14 @@ const char *sl_conv_algo_name(sl_conv_algo a) {
     case SL_CONV_IM2COL: return "im2col";
     case SL_CONV_FFT: return "fft";
     case SL_CONV_DIRECT: return "direct";
+    case SL_CONV_FFTROW: return "fftrow";
   }
   return "?";
 }
 
 int sl_conv_algo_from_name(const char *s, sl_conv_algo *out) {
-  static const sl_conv_algo all[] = { SL_CONV_AUTO, SL_CONV_IM2COL, SL_CONV_FFT, SL_CONV_DIRECT };
-  for (int i = 0; i < 4; i++) if (!strcmp(s, sl_conv_algo_name(all[i]))) { *out = all[i]; return 0; }
+  static const sl_conv_algo all[] = { SL_CONV_AUTO, SL_CONV_IM2COL, SL_CONV_FFT, SL_CONV_DIRECT, SL_CONV_FFTROW };
+  for (int i = 0; i < 5; i++) if (!strcmp(s, sl_conv_algo_name(all[i]))) { *out = all[i]; return 0; }
   return -1;
 }
 
@@ -135,23 +137,43 @@ static size_t fft_wspec_bytes(int64_t cin, int64_t cout, int64_t p, int64_t q) {
   return (size_t)nc * (size_t)cout * (size_t)cin * 2 * CH * sizeof(float);
 }
 
-/* Cost model in seconds-like units, calibrated on this project's 2-core AVX2 / AVX-512 machines
- * (docs/convolution.md has the measurements): GEMM-rate multiply-adds for im2col, plus a patch
- * fill per element; FFT = transforms (≈ 2.5·N·log2 N flops each at a modest rate) + mixing
- * (8 flops per complex multiply-add, streaming the weight spectra). */
+/* Cost model: estimated single-core seconds per algorithm (all paths parallelise alike over the
+ * cores, so only the ranking matters).  Fitted on a 2-core AMD EPYC (Zen 3, AVX2; OpenBLAS
+ * "Zen" sgemm ≈ 80 GFLOP/s per core) — measurements in docs/convolution.md:
+ *  - GEMMs run at G·eff(M,K), eff = 1/(1 + 16/M + 16/K): small channel counts starve the kernel;
+ *  - im2col: 2·B·Cout·Cin·k²·H·W flops, GEMM M = Cout, K = Cin·k² (the patch fill is in G);
+ *  - fftrow: k complex GEMMs per x-frequency (8 flops per complex MAC, M = Cout, K = Cin) plus
+ *    B·(Cin+Cout)·H row transforms of length Q (≈ C_ROW·Q·log2 Q s each, scatter included);
+ *  - fft: B·(Cin+Cout) 2-D transforms (C_PLANE·PQ·log2 PQ s each) plus the mixing, bound by
+ *    streaming the weight spectra (MIX_BW) or by its flops (MIX_RATE); + Cin·Cout weight
+ *    transforms when the spectra are not cached in the workspace. */
+#define G_RATE   80e9
+#define C_ROW    2.0e-10
+#define C_PLANE  4.1e-10
+#define MIX_BW   8e9
+#define MIX_RATE 40e9
+
+static double gemm_eff(double m, double k) { return 1.0 / (1.0 + 16.0 / m + 16.0 / k); }
+
 sl_conv_algo sl_conv2d_choose(int64_t B, int64_t cin, int64_t cout, int64_t h, int64_t w, int64_t k,
                               sl_conv_padding padding, int weights_cached, size_t fft_budget) {
-  if (k == 1) return SL_CONV_IM2COL;
+  if (k == 1 || cin == 0 || cout == 0 || B * h * w == 0) return SL_CONV_IM2COL;
   int64_t p, q;
   sl_conv2d_fft_size(h, w, k, padding, &p, &q);
-  double hw = (double)h * w, pq = (double)p * q, nf = (double)p * (q / 2 + 1);
-  double gemm_rate = 1.2e11, fill_rate = 2.0e9, fft_rate = 6.0e9, mix_rate = 3.0e10;
-  double t_im2col = 2.0 * B * cout * cin * k * k * hw / gemm_rate + (double)B * cin * k * k * hw / fill_rate;
-  double one_fft = 2.5 * pq * log2(pq) / fft_rate;
-  double nfft = (double)B * (cin + cout) + (weights_cached ? 0.0 : (double)cin * cout);
-  double t_fft = nfft * one_fft + 8.0 * B * cout * cin * nf / mix_rate;
-  if (fft_wspec_bytes(cin, cout, p, q) > fft_budget) return SL_CONV_IM2COL;
-  return t_fft < t_im2col ? SL_CONV_FFT : SL_CONV_IM2COL;
+  double r = (double)(k / 2), hw = (double)h * w, pq = (double)p * q, F = (double)(q / 2 + 1);
+  double nf = (double)p * F;
+  double t_im2col = 2.0 * B * cout * cin * k * k * hw / (G_RATE * gemm_eff(cout, (double)cin * k * k));
+  double cols = (double)B * (h + 2 * r) - 2 * r;
+  double t_fftrow = 8.0 * k * cout * cin * cols * F / (G_RATE * gemm_eff(cout, cin))
+                  + (double)B * (cin + cout) * h * C_ROW * q * log2((double)q);
+  double plane = C_PLANE * pq * log2(pq);
+  double wbytes = (double)fft_wspec_bytes(cin, cout, p, q);
+  double mix = wbytes / MIX_BW > 8.0 * B * cout * cin * nf / MIX_RATE ? wbytes / MIX_BW : 8.0 * B * cout * cin * nf / MIX_RATE;
+  double t_fft = (double)B * (cin + cout) * plane + mix + (weights_cached ? 0.0 : (double)cin * cout * plane);
+  if (k > 63) t_fftrow = INFINITY;
+  if (fft_wspec_bytes(cin, cout, p, q) > fft_budget) t_fft = INFINITY;
+  if (t_fft < t_im2col && t_fft < t_fftrow) return SL_CONV_FFT;
+  return t_fftrow < t_im2col ? SL_CONV_FFTROW : SL_CONV_IM2COL;
 }
 
 /* ---- direct ---- */
@@ -287,7 +309,7 @@ static sl_status conv_im2col(float *out, const float *x, const float *w, const f
 /* Plans are shared by all workspaces and never freed (a handful of grid sizes per process).
  * Planning is serialised by our lock; executing with fftwf_execute_dft_* on other arrays of the
  * same alignment is thread-safe. */
-typedef struct { int64_t p, q; fftwf_plan r2c, c2r; } plan_entry;
+typedef struct { int kind; int64_t p, q; fftwf_plan r2c, c2r; } plan_entry;  /* kind 0: 2-D p×q; 1: p rows of q */
 static plan_entry g_plans[32];
 static int g_nplans;
 static pthread_mutex_t g_plan_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -297,20 +319,28 @@ static pthread_mutex_t g_plan_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t g_fftw_once = PTHREAD_ONCE_INIT;
 static void fftw_thread_safe(void) { fftwf_make_planner_thread_safe(); }
 
-static const plan_entry *get_plans(int64_t p, int64_t q) {
+/* FFTW_ESTIMATE only: MEASURE picks algorithms by timing, so two runs could round differently. */
+static const plan_entry *get_plans(int kind, int64_t p, int64_t q) {
   pthread_once(&g_fftw_once, fftw_thread_safe);
   pthread_mutex_lock(&g_plan_lock);
   const plan_entry *found = NULL;
-  for (int i = 0; i < g_nplans; i++) if (g_plans[i].p == p && g_plans[i].q == q) { found = &g_plans[i]; break; }
+  for (int i = 0; i < g_nplans; i++)
+    if (g_plans[i].kind == kind && g_plans[i].p == p && g_plans[i].q == q) { found = &g_plans[i]; break; }
   if (!found && g_nplans < (int)(sizeof g_plans / sizeof g_plans[0])) {
-    int64_t nf = p * (q / 2 + 1);
+    int64_t fq = q / 2 + 1, nf = p * fq;
     float *re = sl_alloc((size_t)p * q * sizeof(float));
     fftwf_complex *cx = sl_alloc((size_t)nf * sizeof(fftwf_complex));
     if (re && cx) {
       plan_entry *e = &g_plans[g_nplans];
-      e->p = p; e->q = q;
-      e->r2c = fftwf_plan_dft_r2c_2d((int)p, (int)q, re, cx, FFTW_ESTIMATE);
-      e->c2r = fftwf_plan_dft_c2r_2d((int)p, (int)q, cx, re, FFTW_ESTIMATE);
+      e->kind = kind; e->p = p; e->q = q;
+      if (kind == 0) {
+        e->r2c = fftwf_plan_dft_r2c_2d((int)p, (int)q, re, cx, FFTW_ESTIMATE);
+        e->c2r = fftwf_plan_dft_c2r_2d((int)p, (int)q, cx, re, FFTW_ESTIMATE);
+      } else {
+        int n = (int)q;
+        e->r2c = fftwf_plan_many_dft_r2c(1, &n, (int)p, re, NULL, 1, (int)q, cx, NULL, 1, (int)fq, FFTW_ESTIMATE);
+        e->c2r = fftwf_plan_many_dft_c2r(1, &n, (int)p, cx, NULL, 1, (int)fq, re, NULL, 1, (int)q, FFTW_ESTIMATE);
+      }
       if (e->r2c && e->c2r) { found = e; g_nplans++; }
     }
     sl_free(re, (size_t)p * q * sizeof(float));
@@ -382,7 +412,7 @@ static sl_status conv_fft(float *out, const float *x, const float *w, const floa
                   "on a %lldx%lld grid, above the workspace budget of %.0f MiB (use algo=\"im2col\")",
                   wbytes / 1048576.0, (long long)cin, (long long)cout, (long long)P, (long long)Q,
                   ws->fft_budget / 1048576.0);
-  const plan_entry *pl = get_plans(P, Q);
+  const plan_entry *pl = get_plans(0, P, Q);
   if (!pl) return SL_ERR(SL_ERR_INTERNAL, "conv2d: FFTW could not plan a %lldx%lld transform", (long long)P, (long long)Q);
 
   int nt = sl_num_threads();
@@ -486,6 +516,130 @@ static sl_status conv_fft(float *out, const float *x, const float *w, const floa
   return SL_OK;
 }
 
+/* ---- row FFT + complex GEMM ("fftrow") ----
+ *
+ * FFT along x only: a k×k correlation becomes, for every x-frequency f, a 1-D correlation along
+ * y whose taps are complex [Cout×Cin] matrices A_f[ky] (the x-transform of kernel row ky):
+ *     Ŷ_f[co, y] = Σ_ky Σ_ci A_f[ky][co,ci] · X̂_f[ci, y + ky - r].
+ * Per frequency that is k complex GEMMs [Cout×Cin] @ [Cin × B·Hp] accumulated, where the images
+ * are stacked along the columns with r padding rows each (Hp = H + 2r) so that tap ky is just a
+ * column offset; the 2r columns between images are computed and ignored.  Multiply-adds drop
+ * from k² to about 2k (complex MACs are 4 real, on half the x-frequencies), so ≈ k/2 fewer FLOPs
+ * than im2col at GEMM efficiency, with no large cache: A_f is rebuilt per frequency from the
+ * weights (k² MACs per (co,ci), < 1% of the GEMM work).  x-padding: circular is exact at Q = W;
+ * zeros need Q ≥ W + r (same argument as the 2-D path).  The 1/Q of the inverse is folded into A_f.
+ * OpenMP runs over frequencies with single-threaded BLAS (one way only, see conv_im2col). */
+static sl_status conv_fftrow(float *out, const float *x, const float *w, const float *bias,
+                             int64_t B, int64_t cin, int64_t cout, int64_t H, int64_t W, int64_t k,
+                             sl_conv_padding padding, sl_conv2d_ws *ws) {
+  if (k > 63) return SL_ERR(SL_ERR_NOT_IMPL, "conv2d: algo \"fftrow\" supports kernels up to 63, got %lld", (long long)k);
+  int circ = padding == SL_CONV_PAD_CIRCULAR;
+  int64_t r = k / 2, P_unused, Q;
+  sl_conv2d_fft_size(H, W, k, padding, &P_unused, &Q);
+  int64_t F = Q / 2 + 1, Hp = H + 2 * r, ncol = B * Hp;
+  const plan_entry *pl = get_plans(1, H, Q);
+  if (!pl) return SL_ERR(SL_ERR_INTERNAL, "conv2d: FFTW could not plan %lld rows of %lld", (long long)H, (long long)Q);
+  int nt = sl_num_threads();
+  if (nt < 1) nt = 1;
+
+  /* Layout (complex = 2 floats): T[f][ci][ncol], Y[f][co][ncol]; per thread a real plane
+   * [H][Q] + complex plane [H][F] for the transforms, and A_f [k][cout][cin]. */
+  size_t tsz = (size_t)F * cin * ncol * 2, ysz = (size_t)F * cout * ncol * 2;
+  size_t rplane = ((size_t)H * Q + 15) & ~(size_t)15, cplane = ((size_t)H * F * 2 + 15) & ~(size_t)15;
+  size_t asz = ((size_t)k * cout * cin * 2 + 15) & ~(size_t)15;
+  size_t per_thread = rplane + cplane > asz ? rplane + cplane : asz;
+  tsz = (tsz + 15) & ~(size_t)15;
+  size_t need = (tsz + ysz + (size_t)nt * per_thread) * sizeof(float);
+  if (!ws_buf(&ws->scratch, &ws->scratch_bytes, need))
+    return SL_ERR(SL_ERR_OOM, "conv2d: cannot allocate %.0f MiB of row-FFT scratch", need / 1048576.0);
+  float *T = ws->scratch, *Y = T + tsz, *thr = Y + ysz;
+  int64_t hw = H * W;
+
+  /* 1. Row transforms of every input plane, scattered into T with the y padding rows. */
+  #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+  for (int64_t bc = 0; bc < B * cin; bc++) {
+    int t = 0;
+#ifdef _OPENMP
+    t = omp_get_thread_num();
+#endif
+    float *re = thr + (size_t)t * per_thread, *cx = re + rplane;
+    const float *src = x + bc * hw;
+    for (int64_t y = 0; y < H; y++) {
+      memcpy(re + y * Q, src + y * W, (size_t)W * sizeof(float));
+      if (Q > W) memset(re + y * Q + W, 0, (size_t)(Q - W) * sizeof(float));
+    }
+    fftwf_execute_dft_r2c(pl->r2c, re, (fftwf_complex *)cx);
+    int64_t b = bc / cin, ci = bc % cin;
+    for (int64_t f = 0; f < F; f++) {
+      float *dst = T + ((f * cin + ci) * ncol + b * Hp) * 2;
+      for (int64_t yp = 0; yp < Hp; yp++) {
+        int64_t sy = yp - r;
+        if (sy < 0 || sy >= H) {
+          if (!circ) { dst[2 * yp] = dst[2 * yp + 1] = 0.0f; continue; }
+          sy = ((sy % H) + H) % H;
+        }
+        dst[2 * yp] = cx[(sy * F + f) * 2];
+        dst[2 * yp + 1] = cx[(sy * F + f) * 2 + 1];
+      }
+    }
+  }
+
+  /* 2. Per frequency: build A_f, then k accumulated complex GEMMs. */
+  int prev = sl_blas_set_threads(1);
+  #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+  for (int64_t f = 0; f < F; f++) {
+    int t = 0;
+#ifdef _OPENMP
+    t = omp_get_thread_num();
+#endif
+    float *A = thr + (size_t)t * per_thread;
+    /* twiddles of the flipped taps: tap kx sits at x = (r - kx) mod Q */
+    float tw[2 * 64], scale = 1.0f / (float)Q;
+    for (int64_t kx = 0; kx < k; kx++) {
+      double ang = -6.283185307179586 * (double)f * (double)((((r - kx) % Q) + Q) % Q) / (double)Q;
+      tw[2 * kx] = (float)cos(ang) * scale;
+      tw[2 * kx + 1] = (float)sin(ang) * scale;
+    }
+    for (int64_t ky = 0; ky < k; ky++)
+      for (int64_t oc = 0; oc < cout * cin; oc++) {
+        const float *wr = w + (oc * k + ky) * k;
+        float ar = 0.0f, ai = 0.0f;
+        for (int64_t kx = 0; kx < k; kx++) { ar += wr[kx] * tw[2 * kx]; ai += wr[kx] * tw[2 * kx + 1]; }
+        A[(ky * cout * cin + oc) * 2] = ar;
+        A[(ky * cout * cin + oc) * 2 + 1] = ai;
+      }
+    const float one[2] = {1.0f, 0.0f}, zero[2] = {0.0f, 0.0f};
+    float *Yf = Y + (size_t)f * cout * ncol * 2;
+    const float *Tf = T + (size_t)f * cin * ncol * 2;
+    for (int64_t ky = 0; ky < k; ky++)
+      cblas_cgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)cout, (blasint)(ncol - 2 * r), (blasint)cin,
+                  one, A + ky * cout * cin * 2, (blasint)cin, Tf + ky * 2, (blasint)ncol,
+                  ky ? one : zero, Yf, (blasint)ncol);
+  }
+  sl_blas_set_threads(prev);
+
+  /* 3. Inverse row transforms per output plane; crop, add bias. */
+  #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+  for (int64_t bc = 0; bc < B * cout; bc++) {
+    int t = 0;
+#ifdef _OPENMP
+    t = omp_get_thread_num();
+#endif
+    float *re = thr + (size_t)t * per_thread, *cx = re + rplane;
+    int64_t b = bc / cout, co = bc % cout;
+    for (int64_t f = 0; f < F; f++) {
+      const float *s = Y + ((f * cout + co) * ncol + b * Hp) * 2;
+      for (int64_t y = 0; y < H; y++) { cx[(y * F + f) * 2] = s[2 * y]; cx[(y * F + f) * 2 + 1] = s[2 * y + 1]; }
+    }
+    fftwf_execute_dft_c2r(pl->c2r, (fftwf_complex *)cx, re);
+    float bv = bias ? bias[co] : 0.0f;
+    float *dst = out + bc * hw;
+    for (int64_t y = 0; y < H; y++)
+      for (int64_t xx = 0; xx < W; xx++) dst[y * W + xx] = re[y * Q + xx] + bv;
+  }
+  return SL_OK;
+}
+
 /* ---- entry points ---- */
 
 sl_conv_algo sl_conv2d_resolve(const sl_tensor *x, const sl_tensor *w, sl_conv_padding padding,
@@ -561,6 +715,7 @@ sl_status sl_conv2d_into(sl_tensor *out, const sl_tensor *x0, const sl_tensor *w
   switch (algo) {
     case SL_CONV_DIRECT: conv_direct(o, xp, wp, bp, B, cin, cout, H, W, k, circ); break;
     case SL_CONV_FFT:    st = conv_fft(o, xp, wp, bp, B, cin, cout, H, W, k, padding, ws); break;
+    case SL_CONV_FFTROW: st = conv_fftrow(o, xp, wp, bp, B, cin, cout, H, W, k, padding, ws); break;
     default:             st = conv_im2col(o, xp, wp, bp, B, cin, cout, H, W, k, circ, ws); break;
   }
 done:

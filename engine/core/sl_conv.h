@@ -22,7 +22,7 @@
 #include "sl_tensor.h"
 
 typedef enum { SL_CONV_PAD_ZEROS = 0, SL_CONV_PAD_CIRCULAR = 1 } sl_conv_padding;
-typedef enum { SL_CONV_AUTO = 0, SL_CONV_IM2COL, SL_CONV_FFT, SL_CONV_DIRECT } sl_conv_algo;
+typedef enum { SL_CONV_AUTO = 0, SL_CONV_IM2COL, SL_CONV_FFT, SL_CONV_DIRECT, SL_CONV_FFTROW } sl_conv_algo;
 
 typedef struct sl_conv2d_ws sl_conv2d_ws;
 
