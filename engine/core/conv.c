@@ -114,13 +114,15 @@ int sl_conv_padding_from_name(const char *s, sl_conv_padding *out) {
 
 /* ---- sizes and cost model ---- */
 
+/* Smallest even 2^a·3^b >= n.  Odd lengths (135 = 3³·5) made FFTW_ESTIMATE's real transforms
+ * 4-6x slower per element than 144 on our CPUs; 5 and 7 factors were no faster than 2·3 ones. */
 static int64_t fast_size(int64_t n) {
+  if (n < 2) n = 2;
   for (;; n++) {
+    if (n % 2) continue;
     int64_t m = n;
     while (m % 2 == 0) m /= 2;
     while (m % 3 == 0) m /= 3;
-    while (m % 5 == 0) m /= 5;
-    while (m % 7 == 0) m /= 7;
     if (m == 1) return n;
   }
 }
@@ -142,16 +144,18 @@ static size_t fft_wspec_bytes(int64_t cin, int64_t cout, int64_t p, int64_t q) {
  * "Zen" sgemm ≈ 80 GFLOP/s per core) — measurements in docs/convolution.md:
  *  - GEMMs run at G·eff(M,K), eff = 1/(1 + 16/M + 16/K): small channel counts starve the kernel;
  *  - im2col: 2·B·Cout·Cin·k²·H·W flops, GEMM M = Cout, K = Cin·k² (the patch fill is in G);
- *  - fftrow: k complex GEMMs per x-frequency (8 flops per complex MAC, M = Cout, K = Cin) plus
+ *  - fftrow: k complex GEMMs per x-frequency (8 flops per complex MAC; a complex element is a 2×2
+ *    real block, so eff(2·Cout, 2·Cin)) plus
  *    B·(Cin+Cout)·H row transforms of length Q (≈ C_ROW·Q·log2 Q s each, scatter included);
  *  - fft: B·(Cin+Cout) 2-D transforms (C_PLANE·PQ·log2 PQ s each) plus the mixing, bound by
  *    streaming the weight spectra (MIX_BW) or by its flops (MIX_RATE); + Cin·Cout weight
  *    transforms when the spectra are not cached in the workspace. */
 #define G_RATE   80e9
 #define C_ROW    2.0e-10
-#define C_PLANE  4.1e-10
+#define C_PLANE  2.3e-10
 #define MIX_BW   8e9
 #define MIX_RATE 40e9
+#define MARGIN   0.85
 
 static double gemm_eff(double m, double k) { return 1.0 / (1.0 + 16.0 / m + 16.0 / k); }
 
@@ -164,7 +168,7 @@ sl_conv_algo sl_conv2d_choose(int64_t B, int64_t cin, int64_t cout, int64_t h, i
   double nf = (double)p * F;
   double t_im2col = 2.0 * B * cout * cin * k * k * hw / (G_RATE * gemm_eff(cout, (double)cin * k * k));
   double cols = (double)B * (h + 2 * r) - 2 * r;
-  double t_fftrow = 8.0 * k * cout * cin * cols * F / (G_RATE * gemm_eff(cout, cin))
+  double t_fftrow = 8.0 * k * cout * cin * cols * F / (G_RATE * gemm_eff(2.0 * cout, 2.0 * cin))
                   + (double)B * (cin + cout) * h * C_ROW * q * log2((double)q);
   double plane = C_PLANE * pq * log2(pq);
   double wbytes = (double)fft_wspec_bytes(cin, cout, p, q);
@@ -172,8 +176,10 @@ sl_conv_algo sl_conv2d_choose(int64_t B, int64_t cin, int64_t cout, int64_t h, i
   double t_fft = (double)B * (cin + cout) * plane + mix + (weights_cached ? 0.0 : (double)cin * cout * plane);
   if (k > 63) t_fftrow = INFINITY;
   if (fft_wspec_bytes(cin, cout, p, q) > fft_budget) t_fft = INFINITY;
-  if (t_fft < t_im2col && t_fft < t_fftrow) return SL_CONV_FFT;
-  return t_fftrow < t_im2col ? SL_CONV_FFTROW : SL_CONV_IM2COL;
+  /* The model is good to ~15%: switch away from plain im2col only when the gain is clear. */
+  double best_other = t_fftrow < t_im2col ? t_fftrow : t_im2col;
+  if (t_fft < MARGIN * best_other) return SL_CONV_FFT;
+  return t_fftrow < MARGIN * t_im2col ? SL_CONV_FFTROW : SL_CONV_IM2COL;
 }
 
 /* ---- direct ---- */
@@ -309,7 +315,7 @@ static sl_status conv_im2col(float *out, const float *x, const float *w, const f
 /* Plans are shared by all workspaces and never freed (a handful of grid sizes per process).
  * Planning is serialised by our lock; executing with fftwf_execute_dft_* on other arrays of the
  * same alignment is thread-safe. */
-typedef struct { int kind; int64_t p, q; fftwf_plan r2c, c2r; } plan_entry;  /* kind 0: 2-D p×q; 1: p rows of q */
+typedef struct { int kind; int64_t p, q; fftwf_plan r2c, c2r; } plan_entry;  /* kind 0: 2-D p×q; 1: one row of q */
 static plan_entry g_plans[32];
 static int g_nplans;
 static pthread_mutex_t g_plan_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -337,9 +343,10 @@ static const plan_entry *get_plans(int kind, int64_t p, int64_t q) {
         e->r2c = fftwf_plan_dft_r2c_2d((int)p, (int)q, re, cx, FFTW_ESTIMATE);
         e->c2r = fftwf_plan_dft_c2r_2d((int)p, (int)q, cx, re, FFTW_ESTIMATE);
       } else {
-        int n = (int)q;
-        e->r2c = fftwf_plan_many_dft_r2c(1, &n, (int)p, re, NULL, 1, (int)q, cx, NULL, 1, (int)fq, FFTW_ESTIMATE);
-        e->c2r = fftwf_plan_many_dft_c2r(1, &n, (int)p, cx, NULL, 1, (int)fq, re, NULL, 1, (int)q, FFTW_ESTIMATE);
+        /* A single-row plan executed row by row: the batched (howmany) ESTIMATE plan was 2-3x
+         * slower for q = 128.  Callers keep every row 64-byte aligned, as here. */
+        e->r2c = fftwf_plan_dft_r2c_1d((int)q, re, cx, FFTW_ESTIMATE);
+        e->c2r = fftwf_plan_dft_c2r_1d((int)q, cx, re, FFTW_ESTIMATE);
       }
       if (e->r2c && e->c2r) { found = e; g_nplans++; }
     }
@@ -537,18 +544,20 @@ static sl_status conv_fftrow(float *out, const float *x, const float *w, const f
   int64_t r = k / 2, P_unused, Q;
   sl_conv2d_fft_size(H, W, k, padding, &P_unused, &Q);
   int64_t F = Q / 2 + 1, Hp = H + 2 * r, ncol = B * Hp;
-  const plan_entry *pl = get_plans(1, H, Q);
-  if (!pl) return SL_ERR(SL_ERR_INTERNAL, "conv2d: FFTW could not plan %lld rows of %lld", (long long)H, (long long)Q);
+  int64_t qs = (Q + 15) & ~(int64_t)15, fs = (F + 7) & ~(int64_t)7;   /* 64-byte aligned rows */
+  const plan_entry *pl = get_plans(1, 1, Q);
+  if (!pl) return SL_ERR(SL_ERR_INTERNAL, "conv2d: FFTW could not plan a row transform of %lld", (long long)Q);
   int nt = sl_num_threads();
   if (nt < 1) nt = 1;
 
   /* Layout (complex = 2 floats): T[f][ci][ncol], Y[f][co][ncol]; per thread a real plane
    * [H][Q] + complex plane [H][F] for the transforms, and A_f [k][cout][cin]. */
   size_t tsz = (size_t)F * cin * ncol * 2, ysz = (size_t)F * cout * ncol * 2;
-  size_t rplane = ((size_t)H * Q + 15) & ~(size_t)15, cplane = ((size_t)H * F * 2 + 15) & ~(size_t)15;
+  size_t rplane = (size_t)H * qs, cplane = (size_t)H * fs * 2;
   size_t asz = ((size_t)k * cout * cin * 2 + 15) & ~(size_t)15;
   size_t per_thread = rplane + cplane > asz ? rplane + cplane : asz;
   tsz = (tsz + 15) & ~(size_t)15;
+  ysz = (ysz + 15) & ~(size_t)15;   /* keeps the per-thread planes 64-byte aligned for FFTW */
   size_t need = (tsz + ysz + (size_t)nt * per_thread) * sizeof(float);
   if (!ws_buf(&ws->scratch, &ws->scratch_bytes, need))
     return SL_ERR(SL_ERR_OOM, "conv2d: cannot allocate %.0f MiB of row-FFT scratch", need / 1048576.0);
@@ -565,10 +574,11 @@ static sl_status conv_fftrow(float *out, const float *x, const float *w, const f
     float *re = thr + (size_t)t * per_thread, *cx = re + rplane;
     const float *src = x + bc * hw;
     for (int64_t y = 0; y < H; y++) {
-      memcpy(re + y * Q, src + y * W, (size_t)W * sizeof(float));
-      if (Q > W) memset(re + y * Q + W, 0, (size_t)(Q - W) * sizeof(float));
+      float *row = re + y * qs;
+      memcpy(row, src + y * W, (size_t)W * sizeof(float));
+      if (Q > W) memset(row + W, 0, (size_t)(Q - W) * sizeof(float));
+      fftwf_execute_dft_r2c(pl->r2c, row, (fftwf_complex *)(cx + y * fs * 2));
     }
-    fftwf_execute_dft_r2c(pl->r2c, re, (fftwf_complex *)cx);
     int64_t b = bc / cin, ci = bc % cin;
     for (int64_t f = 0; f < F; f++) {
       float *dst = T + ((f * cin + ci) * ncol + b * Hp) * 2;
@@ -578,8 +588,8 @@ static sl_status conv_fftrow(float *out, const float *x, const float *w, const f
           if (!circ) { dst[2 * yp] = dst[2 * yp + 1] = 0.0f; continue; }
           sy = ((sy % H) + H) % H;
         }
-        dst[2 * yp] = cx[(sy * F + f) * 2];
-        dst[2 * yp + 1] = cx[(sy * F + f) * 2 + 1];
+        dst[2 * yp] = cx[(sy * fs + f) * 2];
+        dst[2 * yp + 1] = cx[(sy * fs + f) * 2 + 1];
       }
     }
   }
@@ -629,13 +639,14 @@ static sl_status conv_fftrow(float *out, const float *x, const float *w, const f
     int64_t b = bc / cout, co = bc % cout;
     for (int64_t f = 0; f < F; f++) {
       const float *s = Y + ((f * cout + co) * ncol + b * Hp) * 2;
-      for (int64_t y = 0; y < H; y++) { cx[(y * F + f) * 2] = s[2 * y]; cx[(y * F + f) * 2 + 1] = s[2 * y + 1]; }
+      for (int64_t y = 0; y < H; y++) { cx[(y * fs + f) * 2] = s[2 * y]; cx[(y * fs + f) * 2 + 1] = s[2 * y + 1]; }
     }
-    fftwf_execute_dft_c2r(pl->c2r, (fftwf_complex *)cx, re);
     float bv = bias ? bias[co] : 0.0f;
     float *dst = out + bc * hw;
-    for (int64_t y = 0; y < H; y++)
-      for (int64_t xx = 0; xx < W; xx++) dst[y * W + xx] = re[y * Q + xx] + bv;
+    for (int64_t y = 0; y < H; y++) {
+      fftwf_execute_dft_c2r(pl->c2r, (fftwf_complex *)(cx + y * fs * 2), re);
+      for (int64_t xx = 0; xx < W; xx++) dst[y * W + xx] = re[xx] + bv;
+    }
   }
   return SL_OK;
 }
