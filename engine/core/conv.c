@@ -142,7 +142,8 @@ static size_t fft_wspec_bytes(int64_t cin, int64_t cout, int64_t p, int64_t q) {
 /* Cost model: estimated single-core seconds per algorithm (all paths parallelise alike over the
  * cores, so only the ranking matters).  Fitted on a 2-core AMD EPYC (Zen 3, AVX2; OpenBLAS
  * "Zen" sgemm ≈ 80 GFLOP/s per core) — measurements in docs/convolution.md:
- *  - GEMMs run at G·eff(M,K), eff = 1/(1 + 16/M + 16/K): small channel counts starve the kernel;
+ *  - GEMMs run at G·eff(M,K), eff = 1/(1 + 16/M + 16/K): small channel counts starve the kernel
+ *    (G = 80 GFLOP/s for sgemm, 70 for cgemm);
  *  - im2col: 2·B·Cout·Cin·k²·H·W flops, GEMM M = Cout, K = Cin·k² (the patch fill is in G);
  *  - fftrow: k complex GEMMs per x-frequency (8 flops per complex MAC; a complex element is a 2×2
  *    real block, so eff(2·Cout, 2·Cin)) plus
@@ -150,7 +151,8 @@ static size_t fft_wspec_bytes(int64_t cin, int64_t cout, int64_t p, int64_t q) {
  *  - fft: B·(Cin+Cout) 2-D transforms (C_PLANE·PQ·log2 PQ s each) plus the mixing, bound by
  *    streaming the weight spectra (MIX_BW) or by its flops (MIX_RATE); + Cin·Cout weight
  *    transforms when the spectra are not cached in the workspace. */
-#define G_RATE   80e9
+#define G_RATE   80e9     /* sgemm per core */
+#define GC_RATE  70e9     /* cgemm per core, in real flops (OpenBLAS's complex kernel is a bit slower) */
 #define C_ROW    2.0e-10
 #define C_PLANE  2.3e-10
 #define MIX_BW   8e9
@@ -168,7 +170,7 @@ sl_conv_algo sl_conv2d_choose(int64_t B, int64_t cin, int64_t cout, int64_t h, i
   double nf = (double)p * F;
   double t_im2col = 2.0 * B * cout * cin * k * k * hw / (G_RATE * gemm_eff(cout, (double)cin * k * k));
   double cols = (double)B * (h + 2 * r) - 2 * r;
-  double t_fftrow = 8.0 * k * cout * cin * cols * F / (G_RATE * gemm_eff(2.0 * cout, 2.0 * cin))
+  double t_fftrow = 8.0 * k * cout * cin * cols * F / (GC_RATE * gemm_eff(2.0 * cout, 2.0 * cin))
                   + (double)B * (cin + cout) * h * C_ROW * q * log2((double)q);
   double plane = C_PLANE * pq * log2(pq);
   double wbytes = (double)fft_wspec_bytes(cin, cout, p, q);
@@ -533,7 +535,7 @@ static sl_status conv_fft(float *out, const float *x, const float *w, const floa
  * column offset; the 2r columns between images are computed and ignored.  Multiply-adds drop
  * from k² to about 2k (complex MACs are 4 real, on half the x-frequencies), so ≈ k/2 fewer FLOPs
  * than im2col at GEMM efficiency, with no large cache: A_f is rebuilt per frequency from the
- * weights (k² MACs per (co,ci), < 1% of the GEMM work).  x-padding: circular is exact at Q = W;
+ * weights (k² MACs per (co,ci), a few % of the GEMM work when vectorised).  x-padding: circular is exact at Q = W;
  * zeros need Q ≥ W + r (same argument as the 2-D path).  The 1/Q of the inverse is folded into A_f.
  * OpenMP runs over frequencies with single-threaded BLAS (one way only, see conv_im2col). */
 static sl_status conv_fftrow(float *out, const float *x, const float *w, const float *bias,
@@ -558,11 +560,17 @@ static sl_status conv_fftrow(float *out, const float *x, const float *w, const f
   size_t per_thread = rplane + cplane > asz ? rplane + cplane : asz;
   tsz = (tsz + 15) & ~(size_t)15;
   ysz = (ysz + 15) & ~(size_t)15;   /* keeps the per-thread planes 64-byte aligned for FFTW */
-  size_t need = (tsz + ysz + (size_t)nt * per_thread) * sizeof(float);
+  size_t wtsz = ((size_t)k * k * cout * cin + 15) & ~(size_t)15;
+  size_t need = (tsz + ysz + wtsz + (size_t)nt * per_thread) * sizeof(float);
   if (!ws_buf(&ws->scratch, &ws->scratch_bytes, need))
     return SL_ERR(SL_ERR_OOM, "conv2d: cannot allocate %.0f MiB of row-FFT scratch", need / 1048576.0);
-  float *T = ws->scratch, *Y = T + tsz, *thr = Y + ysz;
-  int64_t hw = H * W;
+  float *T = ws->scratch, *Y = T + tsz, *wt = Y + ysz, *thr = wt + wtsz;
+  int64_t hw = H * W, n_oc = cout * cin;
+
+  /* Weights as wt[ky][kx][co·ci] so the per-frequency taps are built by contiguous vector loops
+   * (a scalar k-tap loop per (co,ci) cost as much as the GEMMs at 256 channels). */
+  for (int64_t oc = 0; oc < n_oc; oc++)
+    for (int64_t t = 0; t < k * k; t++) wt[t * n_oc + oc] = w[oc * k * k + t];
 
   /* 1. Row transforms of every input plane, scattered into T with the y padding rows. */
   #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
@@ -610,14 +618,15 @@ static sl_status conv_fftrow(float *out, const float *x, const float *w, const f
       tw[2 * kx] = (float)cos(ang) * scale;
       tw[2 * kx + 1] = (float)sin(ang) * scale;
     }
-    for (int64_t ky = 0; ky < k; ky++)
-      for (int64_t oc = 0; oc < cout * cin; oc++) {
-        const float *wr = w + (oc * k + ky) * k;
-        float ar = 0.0f, ai = 0.0f;
-        for (int64_t kx = 0; kx < k; kx++) { ar += wr[kx] * tw[2 * kx]; ai += wr[kx] * tw[2 * kx + 1]; }
-        A[(ky * cout * cin + oc) * 2] = ar;
-        A[(ky * cout * cin + oc) * 2 + 1] = ai;
+    for (int64_t ky = 0; ky < k; ky++) {
+      float *a = A + ky * n_oc * 2;
+      memset(a, 0, (size_t)n_oc * 2 * sizeof(float));
+      for (int64_t kx = 0; kx < k; kx++) {
+        const float *wv = wt + (ky * k + kx) * n_oc;
+        float tr = tw[2 * kx], ti = tw[2 * kx + 1];
+        for (int64_t oc = 0; oc < n_oc; oc++) { a[2 * oc] += wv[oc] * tr; a[2 * oc + 1] += wv[oc] * ti; }
       }
+    }
     const float one[2] = {1.0f, 0.0f}, zero[2] = {0.0f, 0.0f};
     float *Yf = Y + (size_t)f * cout * ncol * 2;
     const float *Tf = T + (size_t)f * cin * ncol * 2;
