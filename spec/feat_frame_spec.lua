@@ -272,6 +272,47 @@ describe("feat_frame hand-computed values", function()
   end)
 end)
 
+describe("feat_frame quantiles", function()
+  -- naive reference: sort, then linear interpolation at rank p·(n−1)
+  local function q(sorted, p)
+    local pos = p * (#sorted - 1)
+    local lo = math.floor(pos)
+    if lo >= #sorted - 1 then return sorted[#sorted] end
+    return sorted[lo + 1] + (pos - lo) * (sorted[lo + 2] - sorted[lo + 1])
+  end
+  local function check(field, label)
+    local vals = {}
+    local H, W = field:size(4), field:size(5)
+    for y = 1, H do for x = 1, W do vals[#vals + 1] = field:get(1, 1, 1, y, x) end end
+    table.sort(vals)
+    local med = q(vals, 0.5)
+    local dev = {}
+    for i, v in ipairs(vals) do dev[i] = math.abs(v - med) end
+    table.sort(dev)
+    local y = frame.compute(field, { categories = { "spatial" } })
+    local want = { percentile_5 = q(vals, 0.05), percentile_25 = q(vals, 0.25), percentile_50 = med,
+                   percentile_75 = q(vals, 0.75), percentile_95 = q(vals, 0.95),
+                   spatial_iqr = q(vals, 0.75) - q(vals, 0.25), spatial_mad = q(dev, 0.5) }
+    for name, w in pairs(want) do
+      assert.near(w, y:get(1, 1, col(name)), 1e-6 * (1 + math.abs(w)), label .. " " .. name)
+    end
+  end
+  it("match a sorted reference on tied, outlier-dominated and odd-sized fields", function()
+    local g = sl.Generator { seed = 11 }
+    local noise = g:normal({ 1, 1, 1, 33, 47 }, 0, 1)
+    check(noise, "noise")
+    local tied = sl.zeros(1, 1, 1, 33, 47)
+    for y = 1, 33 do for x = 1, 47 do tied:set(math.floor(noise:get(1, 1, 1, y, x) * 2), 1, 1, 1, y, x) end end
+    check(tied, "integer-valued")
+    local outlier = noise:clone()
+    outlier:set(1e6, 1, 1, 1, 5, 5)        -- every other value falls in the first bucket
+    check(outlier, "outlier")
+    local two = sl.zeros(1, 1, 1, 8, 8)
+    two:narrow(5, 1, 3):fill(1)
+    check(two, "two-valued")
+  end)
+end)
+
 describe("feat_frame errors", function()
   it("names the expected shape, dtype and size", function()
     local function err(f) local ok, e = pcall(f); assert.is_false(ok); return e end

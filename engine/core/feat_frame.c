@@ -46,6 +46,7 @@ enum {
 #define HIST_BINS 32
 #define MI_BINS 16
 #define WAV_LEVELS 4
+#define QB 2048          /* quantile buckets */
 
 /* Shared frequency-grid tables for one (H, W). */
 typedef struct {
@@ -63,9 +64,10 @@ typedef struct {
 /* Per-thread scratch. */
 typedef struct {
   float  *F;                 /* [C, H, Wc, 2] */
-  double *work;              /* N */
+  double *work;              /* 2N (quantile selection) */
+  int64_t *qbuf;             /* 4·QB quantile bucket tables */
   double *G;                 /* N */
-  uint8_t *b, *bins;         /* N, C·N */
+  uint8_t *b, *morph, *bins; /* N, 2N, C·N */
   int32_t *parent;           /* N */
   double *coarse;            /* N/4 + 1 */
   double *chan;              /* C · F_COUNT per-channel values */
@@ -143,8 +145,8 @@ static sl_status geom_init(geom *g, int H, int W) {
 
 /* ---- scratch ---- */
 #define SCRATCH_FIELDS(X) \
-  X(F, float, (size_t)C * g->K * 2) X(work, double, g->N) X(G, double, g->N) \
-  X(b, uint8_t, g->N) X(bins, uint8_t, (size_t)C * g->N) X(parent, int32_t, g->N) \
+  X(F, float, (size_t)C * g->K * 2) X(work, double, 2 * g->N) X(qbuf, int64_t, 4 * QB) X(G, double, g->N) \
+  X(b, uint8_t, g->N) X(morph, uint8_t, 2 * g->N) X(bins, uint8_t, (size_t)C * g->N) X(parent, int32_t, g->N) \
   X(coarse, double, g->N / 4 + 1) X(chan, double, (size_t)C * F_COUNT) \
   X(shellS, double, g->nshell + 1) X(shellW, double, g->nshell + 1) \
   X(Sx, double, g->Wc) X(Sy, double, g->H) \
@@ -196,15 +198,6 @@ static void multiselect(double *a, int64_t lo, int64_t hi, const int64_t *r, int
   }
 }
 
-/* Linear-interpolation quantile from a buffer where ranks lo and lo+1 are in place. */
-static double qval(const double *a, int64_t n, double p) {
-  double pos = p * (double)(n - 1);
-  int64_t lo = (int64_t)floor(pos);
-  if (lo >= n - 1) return a[n - 1];
-  double t = pos - (double)lo;
-  return a[lo] + t * (a[lo + 1] - a[lo]);
-}
-
 static void add_ranks(int64_t *r, int *nr, int64_t n, double p) {
   int64_t lo = (int64_t)floor(p * (double)(n - 1));
   r[(*nr)++] = lo;
@@ -216,15 +209,71 @@ static int cmp_i64(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-/* Quantiles at ps[0..np) of the n values in a (a is reordered). */
-static void quantiles(double *a, int64_t n, const double *ps, int np, double *out) {
+/* Quantiles at ps[0..np) of the n values in a, all in [mn, mx] (a is reordered).
+ * Bucket pass first: a QB-bucket histogram over [mn, mx] (the bucket index is monotone in the
+ * value, so buckets are ordered) locates the bucket holding each needed rank; only those
+ * buckets' values are moved to the front of `a` and selected there.  This replaces a branchy
+ * quickselect over all n values (the hot spot of the spatial category) by one linear pass;
+ * a bucket holding most values (heavy ties) degrades to the plain selection. */
+static void quantiles(double *a, int64_t n, double mn, double mx, const double *ps, int np, double *out,
+                      int64_t *qbuf) {
   int64_t r[16]; int nr = 0;
   for (int i = 0; i < np; i++) add_ranks(r, &nr, n, ps[i]);
   qsort(r, (size_t)nr, sizeof r[0], cmp_i64);
   int u = 0;
   for (int i = 0; i < nr; i++) if (u == 0 || r[i] != r[u - 1]) r[u++] = r[i];
-  multiselect(a, 0, n - 1, r, u);
-  for (int i = 0; i < np; i++) out[i] = qval(a, n, ps[i]);
+  if (!(mx > mn)) {   /* all values equal */
+    for (int i = 0; i < np; i++) out[i] = mn;
+    return;
+  }
+  int64_t *cnt = qbuf, *start = qbuf + QB, *gpos = qbuf + 2 * QB, *fill = qbuf + 3 * QB;
+  const double scale = QB / (mx - mn);
+  memset(cnt, 0, QB * sizeof *cnt);
+  for (int64_t i = 0; i < n; i++) {
+    int64_t b = (int64_t)((a[i] - mn) * scale);
+    cnt[b >= QB ? QB - 1 : b]++;
+  }
+  /* bucket of each rank and the rank's offset among the gathered values */
+  uint8_t need[QB];
+  memset(need, 0, sizeof need);
+  int64_t acc = 0;
+  for (int b = 0; b < QB; b++) { start[b] = acc; acc += cnt[b]; }
+  int64_t rb[16];
+  for (int k = 0, b = 0; k < u; k++) {
+    while (start[b] + cnt[b] <= r[k]) b++;
+    rb[k] = b; need[b] = 1;
+  }
+  int64_t ng = 0;
+  for (int b = 0; b < QB; b++) if (need[b]) { gpos[b] = ng; ng += cnt[b]; }
+  /* gather the needed buckets to the front (swap keeps a a permutation) */
+  for (int b = 0; b < QB; b++) fill[b] = need[b] ? gpos[b] : 0;
+  double *tmp = a + n;   /* caller provides n extra slots */
+  for (int64_t i = 0; i < n; i++) {
+    int64_t b = (int64_t)((a[i] - mn) * scale);
+    if (b >= QB) b = QB - 1;
+    if (need[b]) tmp[fill[b]++] = a[i];
+  }
+  int64_t rr[16];
+  for (int k = 0; k < u; k++) rr[k] = gpos[rb[k]] + (r[k] - start[rb[k]]);
+  /* select inside each gathered bucket; rr are sorted because buckets are ordered */
+  int k0 = 0;
+  while (k0 < u) {
+    int k1 = k0;
+    while (k1 < u && rb[k1] == rb[k0]) k1++;
+    int64_t lo = gpos[rb[k0]], hi = lo + cnt[rb[k0]] - 1;
+    multiselect(tmp, lo, hi, rr + k0, k1 - k0);
+    k0 = k1;
+  }
+  for (int i = 0; i < np; i++) {
+    double pos = ps[i] * (double)(n - 1);
+    int64_t lo = (int64_t)floor(pos);
+    double t = pos - (double)lo;
+    int klo = 0; while (r[klo] != lo) klo++;
+    double vlo = tmp[rr[klo]];
+    if (lo >= n - 1) { out[i] = vlo; continue; }
+    double vhi = tmp[rr[klo + 1]];   /* rank lo+1 is the next entry of r */
+    out[i] = vlo + t * (vhi - vlo);
+  }
 }
 
 /* ---- union-find (periodic 4-connectivity of the mask) ---- */
@@ -282,12 +331,13 @@ static void channel_features(const geom *g, scratch *s, const float *u, const fl
     static const double ps[5] = { 0.05, 0.25, 0.5, 0.75, 0.95 };
     double q[5];
     for (int64_t i = 0; i < N; i++) s->work[i] = u[i];
-    quantiles(s->work, N, ps, 5, q);
+    quantiles(s->work, N, mn, mx, ps, 5, q, s->qbuf);
     v[F_P5] = q[0]; v[F_P25] = q[1]; v[F_P50] = q[2]; v[F_P75] = q[3]; v[F_P95] = q[4];
     v[F_IQR] = q[3] - q[1];
-    for (int64_t i = 0; i < N; i++) s->work[i] = fabs(u[i] - q[2]);
+    double dmax = 0;
+    for (int64_t i = 0; i < N; i++) { s->work[i] = fabs(u[i] - q[2]); if (s->work[i] > dmax) dmax = s->work[i]; }
     static const double half = 0.5;
-    quantiles(s->work, N, &half, 1, &v[F_MAD]);
+    quantiles(s->work, N, 0.0, dmax, &half, 1, &v[F_MAD], s->qbuf);
   }
 
   /* gradient / Laplacian stencil pass (periodic) */
@@ -525,19 +575,25 @@ static void channel_features(const geom *g, scratch *s, const float *u, const fl
     if (mask & (1u << SL_FF_MORPHOLOGICAL)) {
       v[F_AREA] = (double)area / (double)N;
       if (area > 0) {
-        int64_t ner = 0, ndi = 0;
-        for (int y = 0; y < H; y++)
+        /* separable 3×3: horizontal and/or of each row, then vertical over three rows */
+        uint8_t *ha = s->morph, *ho = s->morph + N;
+        for (int y = 0; y < H; y++) {
+          const uint8_t *br = b + (int64_t)y * W;
           for (int x = 0; x < W; x++) {
-            int all = 1, any = 0;
-            for (int dy = -1; dy <= 1; dy++) {
-              int yy = (y + dy + H) % H;
-              for (int dx = -1; dx <= 1; dx++) {
-                uint8_t q = b[(int64_t)yy * W + (x + dx + W) % W];
-                all &= q; any |= q;
-              }
-            }
-            ner += all; ndi += any;
+            uint8_t l = br[x == 0 ? W - 1 : x - 1], c0 = br[x], r = br[x == W - 1 ? 0 : x + 1];
+            ha[(int64_t)y * W + x] = l & c0 & r;
+            ho[(int64_t)y * W + x] = l | c0 | r;
           }
+        }
+        int64_t ner = 0, ndi = 0;
+        for (int y = 0; y < H; y++) {
+          const int64_t ru = (int64_t)(y == 0 ? H - 1 : y - 1) * W, rc = (int64_t)y * W,
+                        rd = (int64_t)(y == H - 1 ? 0 : y + 1) * W;
+          for (int x = 0; x < W; x++) {
+            ner += ha[ru + x] & ha[rc + x] & ha[rd + x];
+            ndi += ho[ru + x] | ho[rc + x] | ho[rd + x];
+          }
+        }
         v[F_INTERIOR] = (double)ner / (double)area;
         v[F_DILATION] = (double)ndi / (double)area;
       }
