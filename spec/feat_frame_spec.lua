@@ -326,6 +326,17 @@ describe("feat_frame errors", function()
     assert.truthy(err(function() sl.feat_frame() end):find("Tensor expected", 1, true))
   end)
 
+  it("frees its scratch (tracked allocator back to where it was)", function()
+    collectgarbage(); collectgarbage()
+    local before = sl.memory_info().cpu_bytes
+    local x = tensor_of(golden.cases[1])
+    local y = frame.compute(x)
+    pcall(sl.feat_frame, sl.zeros(1, 1, 1, 3, 3))   -- error path
+    x, y = nil, nil
+    collectgarbage(); collectgarbage()
+    assert.are.equal(before, sl.memory_info().cpu_bytes)
+  end)
+
   it("handles empty batches", function()
     assert.are.same({ 0, 2, 87 }, frame.compute(sl.zeros(0, 2, 1, 4, 4)):shape())
   end)
