@@ -7,18 +7,20 @@
  * found, because these errors surface in Lua as "linear: weight has 3 input features but the
  * input has 4" and that is all a user sees. */
 #include "sl_nn.h"
+#include "sl_linalg.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <string.h>
 
-#define NN_PAR_MIN  32768   /* below this many elements a kernel runs on one thread */
+/* Below this many elements a kernel runs on one thread: a fork/join costs microseconds on an
+ * idle machine and whole scheduler slices on a loaded one, and 256k float ops take ~0.1 ms. */
+#define NN_PAR_MIN  262144
 #define NN_COLCHUNK 64      /* columns per thread task in column sums */
 #define NN_BLOCK    8192    /* elements per partial sum in full reductions */
 
 #define real float
 #define NNF(name) name##_f32
-#define GEMM cblas_sgemm
+#define GEMM sl_sgemm
 #define R_SQRT sqrtf
 #define R_EXP expf
 #define R_ERF erff
@@ -36,7 +38,7 @@
 
 #define real double
 #define NNF(name) name##_f64
-#define GEMM cblas_dgemm
+#define GEMM sl_dgemm
 #define R_SQRT sqrt
 #define R_EXP exp
 #define R_ERF erf

@@ -1,7 +1,7 @@
 /* nn_generic.h — the nn kernels on raw contiguous buffers, written once for `real` and included
  * twice by nn.c (real = float, then double), in the manner of torch7's generic/ files.
  *
- * Before inclusion nn.c defines: real, NNF(name) (name suffixed _f32/_f64), GEMM (cblas_?gemm),
+ * Before inclusion nn.c defines: real, NNF(name) (name suffixed _f32/_f64), GEMM (sl_?gemm),
  * and the math functions R_SQRT, R_EXP, R_ERF, R_TANH, R_FABS.  Accumulations over a batch use
  * double whatever `real` is.  Thread-count independence: a parallel loop either writes disjoint
  * outputs (rows, columns, channels), or sums fixed-size blocks whose partials are added in block
@@ -33,25 +33,17 @@ static void NNF(linear_fwd)(real *y, const real *x, const real *w, const real *b
   if (b) {
     for (int64_t r = 0; r < rows; r++) memcpy(y + r * out, b, (size_t)out * sizeof(real));
   }
-  if (rows == 0 || out == 0) return;
-  if (in == 0) { if (!b) memset(y, 0, (size_t)(rows * out) * sizeof(real)); return; }
-  /* y[rows,out] (+)= x[rows,in] · w[out,in]ᵀ */
-  GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)out, (int)in,
-       1, x, (int)in, w, (int)in, b ? 1 : 0, y, (int)out);
+  /* y[rows,out] (+)= x[rows,in] · w[out,in]ᵀ; with in = 0 the wrapper leaves beta·y */
+  GEMM(0, 1, rows, out, in, 1, x, in, w, in, b ? 1 : 0, y, out);
 }
 
 static void NNF(linear_bwd)(real *dx, real *dw, real *db, const real *g, const real *x,
                             const real *w, int64_t rows, int64_t in, int64_t out)
 {
-  if (dx && rows > 0 && in > 0) {
-    if (out == 0) memset(dx, 0, (size_t)(rows * in) * sizeof(real));
-    else /* dx[rows,in] = g[rows,out] · w[out,in] */
-      GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)in, (int)out,
-           1, g, (int)out, w, (int)in, 0, dx, (int)in);
-  }
-  if (dw && rows > 0 && in > 0 && out > 0) /* dw[out,in] += gᵀ[out,rows] · x[rows,in] */
-    GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)out, (int)in, (int)rows,
-         1, g, (int)out, x, (int)in, 1, dw, (int)in);
+  if (dx) /* dx[rows,in] = g[rows,out] · w[out,in] */
+    GEMM(0, 0, rows, in, out, 1, g, out, w, in, 0, dx, in);
+  if (dw) /* dw[out,in] += gᵀ[out,rows] · x[rows,in] */
+    GEMM(1, 0, out, in, rows, 1, g, out, x, in, 1, dw, in);
   if (db) NNF(colsum_acc)(db, g, rows, out);
 }
 
