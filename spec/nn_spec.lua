@@ -166,6 +166,39 @@ describe("nn gradient checks (float64, finite differences)", function()
   end)
 end)
 
+describe("nn float32 kernels agree with the float64 ones", function()
+  -- The gradient checks above run the float64 instantiation; this runs the same models in
+  -- float32 (same init, same dropout mask) and compares output, grad_in and all parameter grads.
+  local builders = {
+    { "Linear", function() return nn.Linear(6, 5) end },
+    { "activations", function() return nn.Sequential(nn.ReLU(), nn.GELU(), nn.SiLU(), nn.Tanh()) end },
+    { "LayerNorm", function() return nn.LayerNorm(6) end },
+    { "BatchNorm1d", function() return nn.BatchNorm1d(6) end },
+    { "Dropout", function() return nn.Dropout(0.3, { seed = 2 }) end },
+    { "ResidualMLP", function() return nn.ResidualMLP(6, { hidden = 9 }) end },
+    { "MLP", function() return nn.MLP({ 6, 8, 4 }, { batch_norm = true, activation = "gelu" }) end },
+  }
+  for _, b in ipairs(builders) do
+    it(b[1], function()
+      nn.manual_seed(21)
+      local m32 = b[2]()
+      nn.manual_seed(21)
+      local m64 = b[2]():double()
+      local _, g32 = m32:flat_parameters()
+      local _, g64 = m64:flat_parameters()
+      local x64 = away_from_zero({ 7, 6 }, 31)
+      local x32 = x64:float()
+      local y32, y64 = m32:forward(x32), m64:forward(x64)
+      local r64 = randn(y64:shape(), 32)
+      local gi32, gi64 = m32:backward(x32, r64:float()), m64:backward(x64, r64)
+      assert.are.equal("float32", y32:dtype())
+      assert.is_true(max_abs_diff(y32, y64) < 1e-5)
+      assert.is_true(max_abs_diff(gi32, gi64) < 1e-4)
+      if g64:numel() > 0 then assert.is_true(max_abs_diff(g32, g64) < 1e-4) end
+    end)
+  end
+end)
+
 describe("nn forward values", function()
   before_each(function() nn.manual_seed(1) end)
 
