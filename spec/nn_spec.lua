@@ -328,6 +328,7 @@ describe("nn module mechanics", function()
       assert.are.equal(0, max_abs_diff(t, before[i]))
     end
     for _, t in ipairs(m:gradients()) do assert.is_true(t:shares_storage(g)) end
+    assert.is_true(m:flat_gradients():shares_storage(g))
     -- writing the flat buffer changes the layers
     p:fill(0.5)
     assert.are.equal(0.5, m:get(1).weight:get(2, 3))

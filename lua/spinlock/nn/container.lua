@@ -1,9 +1,6 @@
 -- spinlock.nn containers: Sequential, ResidualMLP and the MLP builder.
 local Module = require "spinlock.nn.module"
 local layers = require "spinlock.nn.layers"
-local sl = require "spinlock"
-
-local K = sl._nn
 local M = {}
 
 -- ---------------------------------------------------------------- Sequential
@@ -73,21 +70,13 @@ function ResidualMLP:init(dim, opts)
 end
 
 function ResidualMLP:forward(x)
-  local y = self.body:forward(x)
-  local out = x:clone()
-  K.axpy_(out, 1, y)
-  self.output = out
-  return out
+  self.output = x + self.body:forward(x)
+  return self.output
 end
 
 function ResidualMLP:backward(x, grad_out)
-  local g = self.body:backward(x, grad_out)
-  -- a body that passes its gradient through untouched (identity layers only) returns grad_out
-  -- itself: copy before adding so the caller's tensor is never modified
-  if g:shares_storage(grad_out) then g = g:clone() end
-  K.axpy_(g, 1, grad_out)
-  self.grad_input = g
-  return g
+  self.grad_input = self.body:backward(x, grad_out) + grad_out
+  return self.grad_input
 end
 
 function ResidualMLP:extra_repr() return ("%d, hidden=%d"):format(self.dim, self.hidden) end

@@ -189,6 +189,12 @@ function Module:flat_parameters()
   return fp, fg
 end
 
+-- The gradient half of flat_parameters().
+function Module:flat_gradients()
+  local _, g = self:flat_parameters()
+  return g
+end
+
 -- Converts parameters, gradients and buffers to dtype ("float32" / "float64").
 function Module:type(dtype)
   if dtype == nil then
