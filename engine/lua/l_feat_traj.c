@@ -101,10 +101,10 @@ static int l_feat_traj(lua_State *L) {
 
 static int l_catalog(lua_State *L) {
   sl_feat_traj_config c;
-  check_cfg(L, 1, &c, "feat_traj_catalog");
+  check_cfg(L, 1, &c, "feat_traj");
   sl_feat_traj_entry *e = NULL;
   int n = 0;
-  SL_LUA_TRY(L, "feat_traj_catalog", sl_feat_traj_catalog(&e, &n, &c));
+  SL_LUA_TRY(L, "feat_traj", sl_feat_traj_catalog(&e, &n, &c));
   lua_createtable(L, n, 0);
   for (int i = 0; i < n; i++) {
     lua_createtable(L, 0, 4);
