@@ -274,7 +274,9 @@ static void invariants(double out[5], const double *u, int H, int W, int bins, i
   for (int y = 0; y < H; y++) {
     const double *row = u + (size_t)y * W, *up = u + (size_t)((y + H - 1) % H) * W, *dn = u + (size_t)((y + 1) % H) * W;
     for (int x = 0; x < W; x++) {
-      double dx = 0.5 * (row[(x + 1) % W] - row[(x + W - 1) % W]);
+      /* periodic neighbours without a modulo in the hot loop */
+      int xl = x == 0 ? W - 1 : x - 1, xr = x == W - 1 ? 0 : x + 1;
+      double dx = 0.5 * (row[xr] - row[xl]);
       double dy = 0.5 * (dn[x] - up[x]);
       tv += sqrt(dx * dx + dy * dy);
     }
@@ -295,13 +297,17 @@ static void invariants(double out[5], const double *u, int H, int W, int bins, i
 }
 
 /* Periodic separable Gaussian lowpass: dst = g ⊛ src along x then y (taps g[0..2r]). */
-static void lowpass(double *dst, double *tmp, const double *src, int H, int W, const double *g, int r) {
+/* Periodic separable Gaussian lowpass: dst = g ⊛ src along x then y (taps g[0..2r]).  ext is a
+ * scratch row of W + 2r + 1 values holding the row with its periodic margins. */
+static void lowpass(double *dst, double *tmp, double *ext, const double *src, int H, int W, const double *g, int r) {
   for (int y = 0; y < H; y++) {
     const double *s = src + (size_t)y * W;
     double *t = tmp + (size_t)y * W;
+    for (int i = -r; i < W + r; i++) ext[i + r] = s[((i % W) + W) % W];
     for (int x = 0; x < W; x++) {
+      const double *e = ext + x;
       double acc = 0;
-      for (int k = -r; k <= r; k++) acc += g[k + r] * s[((x + k) % W + W) % W];
+      for (int k = 0; k <= 2 * r; k++) acc += g[k] * e[k];
       t[x] = acc;
     }
   }
@@ -344,11 +350,11 @@ static void frame_pass(frames_t *F, const sl_feat_traj_config *cfg, int want_inv
   const int64_t nframes = (int64_t)F->M * T;
 #pragma omp parallel num_threads(sl_num_threads())
   {
-    double *raw = NULL, *lp = NULL, *tmp = NULL;
+    double *raw = NULL, *lp = NULL, *tmp = NULL, *ext = NULL;
     int *hist = NULL;
     if (want_inv) {
-      raw = sl_alloc(sizeof(double) * n * 3);
-      lp = raw ? raw + n : NULL; tmp = raw ? raw + 2 * n : NULL;
+      raw = sl_alloc(sizeof(double) * (n * 3 + W + 2 * r + 1));
+      lp = raw ? raw + n : NULL; tmp = raw ? raw + 2 * n : NULL; ext = raw ? raw + 3 * n : NULL;
       hist = sl_alloc(sizeof(int) * cfg->entropy_num_bins);
     }
 #pragma omp for schedule(dynamic, 1)
@@ -368,7 +374,7 @@ static void frame_pass(frames_t *F, const sl_feat_traj_config *cfg, int want_inv
           for (int64_t i = 0; i < n; i++) raw[i] = u[i];
           invariants(iv, raw, H, W, cfg->entropy_num_bins, hist);
           if (cfg->num_scales >= 2) {
-            lowpass(lp, tmp, raw, H, W, g, r);
+            lowpass(lp, tmp, ext, raw, H, W, g, r);
             invariants(iv + 5, lp, H, W, cfg->entropy_num_bins, hist);
             if (cfg->num_scales >= 3) {
               for (int64_t i = 0; i < n; i++) tmp[i] = raw[i] - lp[i];
@@ -384,7 +390,8 @@ static void frame_pass(frames_t *F, const sl_feat_traj_config *cfg, int want_inv
           for (int y = 0; y < H; y++) {
             const float *row = u + (size_t)y * W, *up = u + (size_t)((y + H - 1) % H) * W, *dn = u + (size_t)((y + 1) % H) * W;
             for (int x = 0; x < W; x++) {
-              double gx = 0.5 * ((double)row[(x + 1) % W] - row[(x + W - 1) % W]);
+              int xl = x == 0 ? W - 1 : x - 1, xr = x == W - 1 ? 0 : x + 1;
+              double gx = 0.5 * ((double)row[xr] - row[xl]);
               double gy = 0.5 * ((double)dn[x] - up[x]);
               double dv = (double)v1[(size_t)y * W + x] - row[x];
               sa += gx; saa += gx * gx; sd += gy; sdd += gy * gy;
@@ -409,7 +416,7 @@ static void frame_pass(frames_t *F, const sl_feat_traj_config *cfg, int want_inv
         }
       }
     }
-    if (raw) sl_free(raw, sizeof(double) * n * 3);
+    if (raw) sl_free(raw, sizeof(double) * (n * 3 + W + 2 * r + 1));
     if (hist) sl_free(hist, sizeof(int) * cfg->entropy_num_bins);
   }
 }
