@@ -1,3 +1,0 @@
-SL_MODULE(reduce)
-SL_MODULE(signal)
-SL_MODULE(sort)
