@@ -26,14 +26,6 @@ end
 
 local function isnan(v) return v ~= v end
 
--- map a Lua function over a float32 tensor (spec-only helper; returns a new contiguous tensor)
-local function map(t, fn)
-  local y = t:contiguous():clone()
-  local p = ffi.cast("float*", y:ptr())
-  for i = 0, y:numel() - 1 do p[i] = fn(p[i]) end
-  return y
-end
-
 local function row_by_name(out, cat, m)
   local r = {}
   for k, e in ipairs(cat) do r[e.name] = out:get(m, k) end
@@ -178,6 +170,22 @@ describe("feat_traj degenerate inputs", function()
     assert.is_false(isnan(r.energy_growth_rate))
   end)
 
+  it("releases all scratch and temporaries, also on errors", function()
+    local g = sl.Generator { seed = 8 }
+    local x = g:normal({ 2, 12, 3, 6, 6 })
+    collectgarbage(); collectgarbage()
+    local before = sl.memory_info().cpu_bytes
+    local y = sl.feat_traj(x, { nonlinear = true, include_pacf = true })
+    local cat = sl.feat_traj_catalog()
+    pcall(sl.feat_traj, sl.zeros(2, 0, 3, 4, 4))
+    local p = sl.feat_traj_sens_probes(x:select(1, 1):select(1, 1), 1, 2, { 1e-3 }, { 0.5, 2 })
+    sl.feat_traj_sens_reduce(p, p, { 1e-3 }, { 0.5, 2 })
+    y:free(); p:free()
+    y, p, cat = nil, nil, nil
+    collectgarbage(); collectgarbage()
+    assert.are.equal(before, sl.memory_info().cpu_bytes)
+  end)
+
   it("rejects bad trajectories with a clear message", function()
     assert.has_error(function() sl.feat_traj(sl.zeros(3, 4, 4)) end,
                      "feat_traj: trajectory must be [M,T,C,H,W], got 3 dims [3,4,4]")
@@ -268,7 +276,8 @@ describe("operator sensitivity", function()
   local G = 6
   local g = sl.Generator { seed = 77 }
   local x = g:normal({ 3, G, G })
-  local function op_of(fn) return { forward = function(self, v, step) return map(v, fn) end } end
+  -- stand-in operators built from sl ops (the real ones come from spinlock.operator)
+  local function op_of(fn) return { forward = function(self, v, step) return fn(v) end } end
 
   local function sens_values(op, cfg, ctx)
     local vals, status = sens.compute(x, op, cfg, ctx or { seed = 11, op_index = 4 })
@@ -278,7 +287,7 @@ describe("operator sensitivity", function()
   end
 
   it("is exact for a homogeneous linear operator", function()
-    local v, st = sens_values(op_of(function(a) return 2 * a end))
+    local v, st = sens_values(op_of(function(v) return v * 2 end))
     assert.are.equal("ok", st)
     for _, e in ipairs({ "1e-04", "1e-03", "1e-02" }) do assert.is_true(math.abs(v["lipschitz_eps_" .. e] - 2) < 1e-3) end
     for _, a in ipairs({ 0.5, 0.75, 1.25, 1.5 }) do
@@ -290,7 +299,7 @@ describe("operator sensitivity", function()
   end)
 
   it("matches a direct computation for a saturating operator", function()
-    local v = sens_values(op_of(math.tanh))
+    local v = sens_values(op_of(function(v) return v:tanh() end))
     local eps, al = { 1e-4, 1e-3, 1e-2 }, { 0.5, 0.75, 1.25, 1.5 }
     local P = sl.feat_traj_sens_probes(x, 11, 4, eps, al)
     assert.are.same({ 8, 3, G, G }, P:shape())
@@ -343,8 +352,8 @@ describe("operator sensitivity", function()
     local calls = {}
     local op = { forward = function(self, v, step)
       calls[#calls + 1] = { v:size(1), step }
-      local k = 0
-      return map(v, function(a) k = k + 1; return a + math.sin(17 * k + 3 * step) end)
+      -- noise keyed by (realization row, step) like the rollout's: identical for every call
+      return v + sl.Generator { seed = 99, b = 0, c = step }:normal(v:shape())
     end }
     local v = sens_values(op, { step = 5 })
     assert.are.equal(8, #calls)
@@ -360,7 +369,7 @@ describe("operator sensitivity", function()
     local v2, st2 = sens_values(bad)
     assert.matches("forward failed: .*boom", st2)
     for _, x in pairs(v2) do assert.is_true(isnan(x)) end
-    local zero = op_of(function() return 0 end)
+    local zero = op_of(function(v) return v * 0 end)
     local v3 = sens_values(zero)
     assert.is_true(isnan(v3["gain_scale_0.50"]))                 -- no output norm to compare with
   end)
@@ -368,7 +377,7 @@ describe("operator sensitivity", function()
   it("is broadcast to every realization by trajectory.compute", function()
     local g2 = sl.Generator { seed = 3 }
     local t = g2:normal({ 3, 5, 3, G, G })
-    local out, info = traj.compute(t, nil, { operator = op_of(function(a) return 3 * a end), seed = 1, op_index = 0 })
+    local out, info = traj.compute(t, nil, { operator = op_of(function(v) return v * 3 end), seed = 1, op_index = 0 })
     assert.are.equal("ok", info.sensitivity)
     assert.are.same({ 3, 120 }, out:shape())
     for m = 1, 3 do
@@ -383,7 +392,7 @@ describe("operator sensitivity", function()
     assert.is_true(isnan(out2:get(1, 115)))
     -- ctx.ic replaces frame 1 of realization 1 as the probe input
     local ic = t:select(1, 2):select(1, 3)
-    local _, info3 = traj.compute(t, nil, { operator = op_of(function(a) return a end), ic = ic })
+    local _, info3 = traj.compute(t, nil, { operator = op_of(function(v) return v:clone() end), ic = ic })
     assert.are.equal("ok", info3.sensitivity)
   end)
 
