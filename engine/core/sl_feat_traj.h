@@ -13,6 +13,7 @@
 #define SL_FEAT_TRAJ_H
 
 #include "sl_tensor.h"
+#include "sl_purpose.h"
 
 /* Philox purpose tag of the sensitivity perturbations.  Appended after the tags of
  * sl_purpose.h (1..7); stream indices (operator index, perturbation index, 0). */
