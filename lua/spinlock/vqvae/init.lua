@@ -1,0 +1,292 @@
+-- spinlock.vqvae — the behavioural tokenizer: categorical hierarchical VQ-VAE, checkpoints, tokens.
+--
+--   local vqvae = require "spinlock.vqvae"
+--   local model = vqvae.load("checkpoints/vqvae/best_model")      -- .safetensors + .json
+--   local coarse, medium, fine = model:get_tokens(features)        -- int64 [N] each, 0-based
+--   local codes, names = model:get_category_codes(features)        -- int64 [N, C, L], category names
+--
+-- `features` is the raw per-operator matrix as spinlock.cleaning.load assembles it from a dataset
+-- (the checkpoint re-applies the fitted cleaning, normalisation and column order), a dataset path,
+-- or already-prepared rows with {prepared = true}.  See docs/vqvae.md.
+local sl = require "spinlock"
+local st = require "spinlock.safetensors"
+local model_mod = require "spinlock.vqvae.model"
+local quantizer = require "spinlock.vqvae.quantizer"
+local util = require "spinlock.vqvae.util"
+
+local M = {}
+M.Model = model_mod.Model
+M.DEFAULTS = model_mod.DEFAULTS
+M.FORMAT = "spinlock-vqvae"
+M.FORMAT_VERSION = 1
+M.util = util
+
+local Model = model_mod.Model
+
+-- build(cfg, categories [, transform]): categories = {{name, size}} in model column order;
+-- transform describes how raw features become model input (see prepare).
+function M.build(cfg, categories, transform)
+  local m = Model(cfg, categories)
+  m.transform = transform or {}
+  return m
+end
+
+-- ------------------------------------------------------------------ preparing inputs
+
+local function cleaning_mod()
+  local ok, c = pcall(require, "spinlock.cleaning")
+  if ok then return c end
+  return nil
+end
+
+-- prepare(features [, opts]) → float32 [N, input_dim] in model column order.
+-- features: tensor with the raw columns the model was trained on (transform.names_in), or the
+-- cleaned columns (transform.names), or prepared rows (opts.prepared); or a dataset path / list.
+function Model:prepare(features, opts)
+  opts = opts or {}
+  local tr = self.transform or {}
+  if type(features) == "string" or (type(features) == "table" and not sl.is_tensor(features)) then
+    local cl = cleaning_mod()
+    if not cl then error("vqvae: reading a dataset needs spinlock.cleaning", 2) end
+    features = cl.load(features, { families = tr.families })
+  end
+  if not sl.is_tensor(features) or features:dim() ~= 2 then
+    sl.user_error("vqvae: features must be a 2-D tensor [N, D], got %s",
+      sl.is_tensor(features) and ("[" .. table.concat(features:shape(), ",") .. "]") or type(features))
+  end
+  local x = features:float()
+  local W = x:size(2)
+  if opts.prepared then
+    if W ~= self.input_dim then
+      sl.user_error("vqvae: prepared features must have %d columns, got %d", self.input_dim, W)
+    end
+    return x:contiguous()
+  end
+  local n_in = tr.names_in and #tr.names_in or nil
+  if tr.cleaning and n_in and W == n_in then
+    local cl = cleaning_mod()
+    if not cl then error("vqvae: this checkpoint needs spinlock.cleaning to transform raw features", 2) end
+    if not self._cleaner then self._cleaner = cl.from_state(tr.cleaning) end
+    x = self._cleaner:transform(x):float()
+    W = x:size(2)
+  elseif tr.centre and W == #tr.centre then
+    -- No cleaner: plain standardisation with the stored statistics.
+    x = sl.div(sl.sub(x, sl.tensor(tr.centre):view(1, W)), sl.tensor(tr.scale):view(1, W))
+  elseif n_in and W ~= n_in and (not tr.names or W ~= #tr.names) then
+    sl.user_error("vqvae: features have %d columns; this model expects %d raw columns (%s …)",
+      W, n_in, tostring(tr.names_in[1]))
+  end
+  if tr.column_order then
+    if W ~= #tr.column_order then
+      sl.user_error("vqvae: features have %d columns after cleaning, the model's column map has %d", W, #tr.column_order)
+    end
+    x = util.select_columns(x, tr.column_order)
+  end
+  if x:size(2) ~= self.input_dim then
+    sl.user_error("vqvae: features have %d columns, the model expects %d", x:size(2), self.input_dim)
+  end
+  return x:contiguous()
+end
+
+-- Inference in evaluation mode on prepared rows, in blocks (memory stays bounded for big N).
+function Model:run_inference(x, opts)
+  opts = opts or {}
+  local was = self.training
+  self:evaluate()
+  local N = x:size(1)
+  local bs = opts.batch_size or 4096
+  local parts = {}
+  for s = 1, N, bs do
+    local n = math.min(bs, N - s + 1)
+    local qo = self:infer(x:narrow(1, s, n))
+    parts[#parts + 1] = qo
+  end
+  self:train(was)
+  return parts
+end
+
+local function idx_tensor(list_of_blocks, get, N)
+  local out = sl.empty({ N }, "int64")
+  local off = 1
+  for _, b in ipairs(list_of_blocks) do
+    local t = get(b)
+    out:narrow(1, off, t:numel()):copy(t)
+    off = off + t:numel()
+  end
+  return sl.sub(out, 1)    -- 0-based token ids, vocabulary [0, K_l)
+end
+
+-- get_tokens(features [, opts]) → one int64 [N] tensor per level (coarse, medium, fine for L = 3).
+function Model:get_tokens(features, opts)
+  opts = opts or {}
+  local x = self:prepare(features, opts)
+  local parts = self:run_inference(x, opts)
+  local out = {}
+  for l = 1, self.levels do
+    out[l] = idx_tensor(parts, function(b) return b.tok_idx[l] end, x:size(1))
+  end
+  return unpack(out)
+end
+
+-- get_category_codes(features [, opts]) → int64 [N, C, L] (0-based code of category c at level l)
+-- and the category names in order.  codes:view(N, C·L) is the reference's token layout (§3.8).
+function Model:get_category_codes(features, opts)
+  opts = opts or {}
+  local x = self:prepare(features, opts)
+  local parts = self:run_inference(x, opts)
+  local N, C, L = x:size(1), #self.categories, self.levels
+  local codes = sl.empty({ N, C, L }, "int64")
+  for i = 1, C do
+    for l = 1, L do
+      codes:select(2, i):select(2, l):copy(idx_tensor(parts, function(b) return b.cat_idx[i][l] end, N))
+    end
+  end
+  local names = {}
+  for i, c in ipairs(self.categories) do names[i] = c.name end
+  return codes, names
+end
+
+-- reconstruct(features, {path = "tok"|"cat", level = l, prepared}) → x̂ in model column order.
+function Model:reconstruct(features, opts)
+  opts = opts or {}
+  local x = self:prepare(features, opts)
+  local parts = self:run_inference(x, opts)
+  local was = self.training
+  self:evaluate()
+  local level = opts.level or self.levels
+  local path = opts.path or "tok"
+  local out = sl.empty({ x:size(1), self.input_dim })
+  local off = 1
+  for _, b in ipairs(parts) do
+    local pre = (path == "cat" and b.cat_prefix or b.tok_prefix)[level]
+    local xh = self:decode(pre)
+    out:narrow(1, off, xh:size(1)):copy(xh)
+    off = off + xh:size(1)
+  end
+  self:train(was)
+  return out, x
+end
+
+-- Names of the model's input columns, in model column order.
+function Model:feature_names()
+  local tr = self.transform or {}
+  if tr.names and tr.column_order then
+    local out = {}
+    for i, c in ipairs(tr.column_order) do out[i] = tr.names[c] end
+    return out
+  end
+  return tr.model_names
+end
+
+-- ------------------------------------------------------------------ checkpoints
+
+-- Splits a nested table into a JSON-able tree and a flat {key = tensor} map: every tensor becomes
+-- {["__tensor__"] = key}.  Keys are the path joined with "/".
+local function pack(v, key, tensors)
+  if sl.is_tensor(v) then
+    tensors[key] = v:contiguous()
+    return { __tensor__ = key }
+  end
+  if type(v) ~= "table" then return v end
+  local out = {}
+  for k, x in pairs(v) do
+    out[k] = pack(x, key .. "/" .. tostring(k), tensors)
+  end
+  if #v > 0 then setmetatable(out, { __json_array = true }) end
+  return out
+end
+
+local function unpack_tree(v, tensors)
+  if type(v) ~= "table" or v == st.null then return v end
+  if v.__tensor__ then
+    local t = tensors[v.__tensor__]
+    if not t then error("vqvae checkpoint: missing tensor " .. v.__tensor__, 0) end
+    return t
+  end
+  local out = {}
+  for k, x in pairs(v) do out[k] = unpack_tree(x, tensors) end
+  return out
+end
+M._pack, M._unpack = pack, unpack_tree
+
+local function strip_ext(path)
+  return (path:gsub("%.safetensors$", ""):gsub("%.json$", ""))
+end
+
+-- save(base [, extra]) writes base.safetensors (every tensor) and base.json (everything else:
+-- config, categories, transform, versions, extra such as epoch/metrics/optimizer).  Returns base.
+function Model:save(base, extra)
+  base = strip_ext(base)
+  local tensors = {}
+  local doc = {
+    format = M.FORMAT, format_version = M.FORMAT_VERSION, spinlock_version = sl.version,
+    quantizer_backend = quantizer.backend,
+    created = os.date("!%Y-%m-%dT%H:%M:%SZ"),
+    config = self.cfg,
+    training_config = self.cfg_full,
+    categories = self.categories,
+    levels = self.levels,
+    input_dim = self.input_dim,
+    transform = pack(self.transform or {}, "transform", tensors),
+    weights = pack(self:state_dict(), "model", tensors),
+    quantizers = pack(self:quantizer_states(), "quantizers", tensors),
+    extra = extra and pack(extra, "extra", tensors) or nil,
+  }
+  local json = st.json_encode(doc)
+  st.save(base .. ".safetensors", tensors, { format = M.FORMAT, format_version = tostring(M.FORMAT_VERSION),
+                                             spinlock_version = sl.version })
+  local tmp = base .. ".json.tmp"
+  local f = assert(io.open(tmp, "w"))
+  f:write(json, "\n")
+  f:close()
+  assert(os.rename(tmp, base .. ".json"))
+  return base
+end
+
+local function exists(p)
+  local f = io.open(p, "rb")
+  if f then f:close(); return true end
+  return false
+end
+
+-- Resolves a checkpoint argument: base path, .safetensors, .json, or a directory (best_model).
+function M.resolve(path)
+  local base = strip_ext(path)
+  if exists(base .. ".json") and exists(base .. ".safetensors") then return base end
+  for _, name in ipairs { "best_model", "final_model" } do
+    local b = path:gsub("/+$", "") .. "/" .. name
+    if exists(b .. ".json") then return b end
+  end
+  sl.user_error("vqvae: no checkpoint at '%s' (expected %s.safetensors and %s.json, or a folder with best_model.*)",
+    path, base, base)
+end
+
+-- load(path) → model in evaluation mode, with model.checkpoint = the metadata document.
+function M.load(path)
+  local base = M.resolve(path)
+  local f = assert(io.open(base .. ".json", "r"))
+  local text = f:read("*a")
+  f:close()
+  local ok, doc = pcall(st.json_decode, text)
+  if not ok then sl.user_error("vqvae: %s.json is not valid JSON (%s)", base, tostring(doc)) end
+  if doc.format ~= M.FORMAT then
+    sl.user_error("vqvae: %s.json is not a spinlock VQ-VAE checkpoint (format %s)", base, tostring(doc.format))
+  end
+  if (doc.format_version or 0) > M.FORMAT_VERSION then
+    sl.user_error("vqvae: %s was written by a newer version (format %d > %d)", base, doc.format_version, M.FORMAT_VERSION)
+  end
+  local tensors = st.load(base .. ".safetensors")
+  local cats = {}
+  for i, c in ipairs(doc.categories) do cats[i] = { name = c.name, size = c.size } end
+  local m = Model(doc.config, cats)
+  m.transform = unpack_tree(doc.transform, tensors)
+  m:load_state_dict(unpack_tree(doc.weights, tensors))
+  m:load_quantizer_states(unpack_tree(doc.quantizers, tensors))
+  m.checkpoint = doc
+  m.checkpoint_extra = doc.extra and unpack_tree(doc.extra, tensors) or nil
+  m.checkpoint_path = base
+  m:evaluate()
+  return m
+end
+
+return M
