@@ -180,6 +180,10 @@ local function prepare_data(cfg, opts, log)
   local Xtr_raw = util.gather_rows(X, tr_rows)
   local Xva_raw = n_val > 0 and util.gather_rows(X, va_rows) or nil
   local transform = { names_in = names, families = cfg.feature_families, layout = layout and layout.families or nil }
+  if opts.datasets then
+    transform.datasets = type(opts.datasets) == "string" and { opts.datasets } or opts.datasets
+    transform.validation_rows = va_rows          -- evaluate-vqvae scores these by default
+  end
   local Xtr, Xva, cnames
   local cleaning = try_require "spinlock.cleaning"
   if opts.transform then

@@ -1,0 +1,72 @@
+-- summary: Train the behavioural tokenizer (categorical hierarchical VQ-VAE) on dataset features
+--
+-- The recipe behind `spinlock train-vqvae` (recipes/train-vqvae.lua loads this file); the loop
+-- itself is spinlock.vqvae.train (lua/spinlock/vqvae/train.lua), documented in docs/vqvae.md.
+local sl = require "spinlock"
+local cli = require "spinlock.cli"
+
+return {
+  description = "Loads and assembles the feature families of one or more datasets, cleans them,\n" ..
+                "discovers feature categories, and trains the tokenizer. Writes best_model.*,\n" ..
+                "final_model.*, last.* (for --resume), history.jsonl and training_curves.png\n" ..
+                "into --output. Ctrl-C saves last.* and stops.",
+  options = {
+    { "dataset", type = "path", must_exist = true, help = "dataset file (HDF5) written by spinlock generate" },
+    { "datasets", type = "path", multi = true, help = "several dataset files, trained on together" },
+    { "config", type = "path", default = "configs/vqvae/production.yaml", help = "tokenizer config (YAML)" },
+    { "output", type = "path", default = "checkpoints/vqvae", help = "folder for checkpoints and history" },
+    { "epochs", type = "int", help = "override the config's epochs" },
+    { "batch-size", type = "int", help = "override the config's batch_size" },
+    { "learning-rate", type = "number", help = "override the config's learning_rate" },
+    { "seed", type = "int", help = "override the config's random_seed" },
+    { "resume", type = "path", help = "continue from a checkpoint written by an earlier run (its last.*)" },
+    { "quiet", type = "flag", short = "q", help = "no progress bar or log lines" },
+  },
+  run = function(opts)
+    local paths = {}
+    if opts.dataset then paths[#paths + 1] = opts.dataset end
+    for _, p in ipairs(opts.datasets or {}) do
+      local f = io.open(p, "rb")
+      if not f then cli.user_error("--datasets: %s does not exist", p) end
+      f:close()
+      paths[#paths + 1] = p
+    end
+    if #paths == 0 and not opts.resume then
+      cli.user_error("give the features to train on: --dataset FILE or --datasets A.h5 B.h5 ...")
+    end
+    local function exists(p)
+      local f = io.open(p, "r")
+      if f then f:close() end
+      return f ~= nil
+    end
+    local config = opts.config
+    local home = require("spinlock.paths").home
+    if not exists(config) and home and exists(home .. "/" .. config) then
+      config = home .. "/" .. config                    -- the default config, from SPINLOCK_HOME
+    end
+    if not exists(config) then cli.user_error("--config: %s does not exist", config) end
+    local overrides = {}
+    if opts.epochs then overrides.epochs = opts.epochs end
+    if opts.batch_size then overrides.batch_size = opts.batch_size end
+    if opts.learning_rate then overrides.learning_rate = opts.learning_rate end
+    if opts.seed then overrides.random_seed = opts.seed end
+    local train = require "spinlock.vqvae.train"
+    local res = train.run { datasets = paths, config = config, overrides = overrides, output = opts.output,
+                            resume = opts.resume, quiet = opts.quiet }
+    if res.interrupted then return end            -- the binary reports 130
+    local last = res.history[#res.history] or {}
+    local function lv(t)
+      if not t then return "-" end
+      local s = {}
+      for i, v in ipairs(t) do s[i] = string.format("%.3f", v) end
+      return table.concat(s, " / ")
+    end
+    print(string.format("trained %d epochs in %.1f s%s", res.epochs_run, res.seconds,
+      res.stopped_early and " (early stop)" or ""))
+    print(string.format("best validation reconstruction MSE %.5g at epoch %d", res.best, res.best_epoch))
+    print("validation R² by level (tokens):          " .. lv(last.val_r2_tok))
+    print("validation R² by level (category codes):  " .. lv(last.val_r2_cat))
+    print("token utilisation by level (last epoch):  " .. lv(last.utilisation))
+    print("checkpoints: " .. opts.output .. "/best_model.{safetensors,json}, final_model.*, last.*")
+  end,
+}
