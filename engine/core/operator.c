@@ -24,6 +24,9 @@
  *    active set (the last active slot moves into its place), so compute stops for it. */
 #include <math.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "sl_operator.h"
 #include "sl_linalg.h"
@@ -63,6 +66,7 @@ struct sl_operator {
   int64_t  rcap;                  /* batch the buffers hold */
   float   *buf[5]; size_t buf_bytes[5];
   float   *noise, *spec, *filt, *unif; size_t noise_bytes, spec_bytes, filt_bytes, unif_bytes;
+  float   *patch; size_t patch_bytes;  /* im2col patch buffers, one per thread */
   int64_t *slot_m;                /* realization of each batch slot */
 };
 
@@ -164,11 +168,13 @@ static sl_status add_conv(sl_operator *op, sl_opconv_role role, int block, int s
   SL_TRY(sl_tensor_empty(&c->w, SL_DTYPE_F32, 4, ws));
   if (with_bias) SL_TRY(sl_tensor_empty(&c->b, SL_DTYPE_F32, 1, bs));
   /* PyTorch default init: bound 1/√fan_in for weight and bias (kaiming_uniform with a = √5). */
+  /* Drawn through the tensor fill with the bound in double: exactly what a Lua Generator gives
+   * for g:uniform(shape, -bound, bound) on the same stream (the spec checks it). */
   int64_t nw = cout * cin * k * k;
-  float bound = (float)(1.0 / sqrt((double)(cin * k * k)));
+  double bound = 1.0 / sqrt((double)(cin * k * k));
   sl_rng_stream s = sl_rng_stream_make(op->seed, sl_rng_stream_id(SL_RNG_PURPOSE_WEIGHTS, op->index, (uint64_t)op->nconv, 0));
-  sl_rng_uniform_f32(s, 0, nw, sl_tensor_data(c->w), -bound, bound);
-  if (c->b) sl_rng_uniform_f32(s, ((uint64_t)nw + 3) & ~(uint64_t)3, cout, sl_tensor_data(c->b), -bound, bound);
+  SL_TRY(sl_rng_fill(c->w, SL_RNG_UNIFORM, s, 0, -bound, bound));
+  if (c->b) SL_TRY(sl_rng_fill(c->b, SL_RNG_UNIFORM, s, sl_rng_fill_words(SL_RNG_UNIFORM, SL_DTYPE_F32, nw), -bound, bound));
   if (!(c->ws = sl_conv2d_ws_new())) return SL_ERR(SL_ERR_OOM, "operator: cannot allocate a conv workspace");
   int64_t G = op->cfg.grid_size;
   c->algo = op->cfg.conv_algo != SL_CONV_AUTO ? op->cfg.conv_algo
@@ -242,6 +248,7 @@ static void free_ws(sl_operator *op) {
   for (int i = 0; i < 5; i++) { sl_free(op->buf[i], op->buf_bytes[i]); op->buf[i] = NULL; op->buf_bytes[i] = 0; }
   sl_free(op->noise, op->noise_bytes); sl_free(op->spec, op->spec_bytes);
   sl_free(op->filt, op->filt_bytes); sl_free(op->unif, op->unif_bytes);
+  sl_free(op->patch, op->patch_bytes); op->patch = NULL; op->patch_bytes = 0;
   op->noise = op->spec = op->filt = op->unif = NULL;
   op->noise_bytes = op->spec_bytes = op->filt_bytes = op->unif_bytes = 0;
   free(op->slot_m); op->slot_m = NULL;
@@ -349,7 +356,7 @@ int64_t sl_operator_macs(const sl_operator *op) {
 }
 
 size_t sl_operator_workspace_bytes(const sl_operator *op) {
-  size_t n = op->noise_bytes + op->spec_bytes + op->filt_bytes + op->unif_bytes;
+  size_t n = op->noise_bytes + op->spec_bytes + op->filt_bytes + op->unif_bytes + op->patch_bytes;
   for (int i = 0; i < 5; i++) n += op->buf_bytes[i];
   for (int j = 0; j < op->nconv; j++) n += sl_conv2d_ws_bytes(op->conv[j].ws);
   return n;
@@ -367,6 +374,102 @@ double sl_operator_noise_scale_at(const sl_operator *op, int64_t step, int64_t h
   }
 }
 
+/* ---- im2col + GEMM with a fixed tiling ----
+ *
+ * OpenBLAS's sgemm rounds column j of C differently depending on the total N of the call (seen
+ * on its Zen/Haswell kernels even single-threaded), so a GEMM over "all images of the batch" or
+ * over "rows per thread" would make a realization's values depend on the batch size or the
+ * thread count.  Here every GEMM covers one fixed row tile of one image, with a tile size that
+ * depends only on (K, W): the same realization always meets the same GEMMs, whichever batch or
+ * thread runs it.  Items (image, tile) are spread over OpenMP threads, each filling its own
+ * patch buffer and calling a single-threaded sgemm (the two thread pools never overlap). */
+#define TILE_COLS 1024                 /* target GEMM width (output pixels per tile) */
+#define TILE_BYTES ((size_t)8 << 20)   /* patch buffer per thread */
+
+static int64_t tile_rows(int64_t K, int64_t W, int64_t H, int patches) {
+  int64_t rows = (TILE_COLS + W - 1) / W;
+  if (patches) while (rows > 1 && (size_t)K * rows * W * sizeof(float) > TILE_BYTES) rows--;
+  return rows < H ? rows : H;
+}
+
+/* Patch matrix [cin·k², rows·W] of output rows y0.. of one zero-padded image. */
+static void fill_patches(float *col, const float *img, int64_t cin, int64_t H, int64_t W, int64_t k,
+                         int64_t y0, int64_t rows) {
+  int64_t r = k / 2, n = rows * W;
+  for (int64_t ci = 0; ci < cin; ci++)
+    for (int64_t ky = 0; ky < k; ky++)
+      for (int64_t kx = 0; kx < k; kx++) {
+        float *dst = col + ((ci * k + ky) * k + kx) * n;
+        int64_t dx = kx - r, x0 = dx < 0 ? -dx : 0, x1 = dx > 0 ? W - dx : W;
+        if (x1 < x0) x1 = x0;
+        for (int64_t yy = 0; yy < rows; yy++) {
+          float *d = dst + yy * W;
+          int64_t sy = y0 + yy + ky - r;
+          if (sy < 0 || sy >= H) { memset(d, 0, (size_t)W * sizeof(float)); continue; }
+          const float *src = img + (ci * H + sy) * W;
+          for (int64_t x = 0; x < x0; x++) d[x] = 0.0f;
+          if (x1 > x0) memcpy(d + x0, src + x0 + dx, (size_t)(x1 - x0) * sizeof(float));
+          for (int64_t x = x1; x < W; x++) d[x] = 0.0f;
+        }
+      }
+}
+
+/* out[R,cout,G,G] (=, or += when accumulate) conv(in[R,cin,G,G], w) + bias. */
+static sl_status conv_gemm(sl_operator *op, float *out, const float *in, const op_conv *c, int64_t R, int accumulate) {
+  int64_t G = op->G, hw = G * G, k = c->k, K = c->cin * k * k;
+  int patches = k > 1;
+  int64_t rows = tile_rows(K, G, G, patches), ntiles = (G + rows - 1) / rows;
+  int nt = sl_num_threads();
+  if (nt < 1) nt = 1;
+  size_t per = patches ? (((size_t)K * rows * G + 15) & ~(size_t)15) : 0;
+  if (patches && op->patch_bytes < per * nt * sizeof(float)) {
+    sl_free(op->patch, op->patch_bytes);
+    op->patch_bytes = per * nt * sizeof(float);
+    if (!(op->patch = sl_alloc(op->patch_bytes))) {
+      op->patch_bytes = 0;
+      return SL_ERR(SL_ERR_OOM, "operator: cannot allocate %d patch buffers of %lld x %lld", nt, (long long)K,
+                    (long long)(rows * G));
+    }
+  }
+  const float *w = sl_tensor_data(c->w), *bias = c->b ? sl_tensor_data(c->b) : NULL;
+  float *patch = op->patch;
+  int prev = sl_blas_set_threads(1);
+  #pragma omp parallel for schedule(dynamic) num_threads(nt)
+  for (int64_t item = 0; item < R * ntiles; item++) {
+    int t = 0;
+#ifdef _OPENMP
+    t = omp_get_thread_num();
+#endif
+    int64_t b = item / ntiles, y0 = (item % ntiles) * rows, nr = G - y0 < rows ? G - y0 : rows, n = nr * G;
+    const float *img = in + b * c->cin * hw, *col = img + y0 * G;
+    int64_t ldb = hw;
+    if (patches) {
+      float *buf = patch + (size_t)t * per;
+      fill_patches(buf, img, c->cin, G, G, k, y0, nr);
+      col = buf; ldb = n;
+    }
+    float *o = out + b * c->cout * hw + y0 * G;
+    float beta = accumulate ? 1.0f : 0.0f;
+    if (bias) {
+      for (int64_t co = 0; co < c->cout; co++)
+        for (int64_t i = 0; i < n; i++) o[co * hw + i] = (accumulate ? o[co * hw + i] : 0.0f) + bias[co];
+      beta = 1.0f;
+    }
+    sl_sgemm(0, 0, c->cout, n, K, 1.0f, w, K, col, ldb, beta, o, hw);
+  }
+  sl_blas_set_threads(prev);
+  return SL_OK;
+}
+
+/* One convolution of the network: the fixed-tiling GEMM for im2col layers (and every 1×1),
+ * the conv module otherwise (its FFT, row-FFT and direct paths compute each image alone). */
+static sl_status run_conv(sl_operator *op, op_conv *c, int64_t R) {
+  if (c->algo == SL_CONV_IM2COL)
+    return conv_gemm(op, op->buf[c->out_buf], op->buf[c->in_buf], c, R, 0);
+  c->vin->shape[0] = c->vout->shape[0] = R;
+  return sl_conv2d_into(c->vout, c->vin, c->w, c->b, SL_CONV_PAD_ZEROS, c->algo, c->ws);
+}
+
 /* ---- forward ---- */
 
 /* y = act(y·scale) in one pass (batch norm at inference: running mean 0, var 1, affine 1/0). */
@@ -377,8 +480,8 @@ static void scale_act(float *y, int64_t n, float scale, sl_act act) {
 }
 
 static sl_status conv_block(sl_operator *op, op_conv *c, int64_t R, int64_t step) {
-  c->vin->shape[0] = c->vout->shape[0] = R;
-  SL_TRY(sl_conv2d_into(c->vout, c->vin, c->w, c->b, SL_CONV_PAD_ZEROS, c->algo, c->ws));
+  SL_TRY(run_conv(op, c, R));
+  c->vout->shape[0] = R;
   float *y = op->buf[c->out_buf];
   int64_t plane = op->G * op->G, n = R * c->cout * plane;
   sl_act act = op->cfg.activation;
@@ -489,12 +592,7 @@ static sl_status forward_ws(sl_operator *op, int64_t R, int64_t step, int64_t ho
     float *y = op->buf[c2->out_buf];
     const float *xin = op->buf[c1->in_buf];
     if (bl->skip >= 0) {
-      /* y[r] += Wskip [cout×cin] @ x[r] [cin×G²] */
-      const op_conv *sk = &op->conv[bl->skip];
-      const float *w = sl_tensor_data(sk->w);
-      for (int64_t r = 0; r < R; r++)
-        sl_sgemm(0, 0, sk->cout, plane, sk->cin, 1.0f, w, sk->cin, xin + r * sk->cin * plane, plane,
-                 1.0f, y + r * sk->cout * plane, plane);
+      SL_TRY(conv_gemm(op, y, xin, &op->conv[bl->skip], R, 1));   /* y += Wskip @ x, a 1×1 conv */
     } else {
       int64_t n = R * c2->cout * plane;
       #pragma omp parallel for schedule(static) num_threads(sl_num_threads()) if (n > 65536)
@@ -502,9 +600,7 @@ static sl_status forward_ws(sl_operator *op, int64_t R, int64_t step, int64_t ho
     }
   }
   SL_TRY(apply_noise(op, op->buf[op->last_buf], R, step, horizon));
-  op_conv *oc = &op->conv[op->out_conv];
-  oc->vin->shape[0] = oc->vout->shape[0] = R;
-  return sl_conv2d_into(oc->vout, oc->vin, oc->w, oc->b, SL_CONV_PAD_ZEROS, oc->algo, oc->ws);
+  return run_conv(op, &op->conv[op->out_conv], R);
 }
 
 static sl_status check_field(const sl_tensor *x, int nd, const char *what, int64_t G) {
