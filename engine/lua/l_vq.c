@@ -16,15 +16,8 @@ static sl_tensor *to_zero_based(lua_State *L, int arg)
   if (sl_dtype_is_float(t->dtype))
     luaL_argerror(L, arg, lua_pushfstring(L, "code indices must be an integer tensor, got %s",
                                           sl_dtype_name(t->dtype)));
-  sl_tensor *c;
-  SL_LUA_TRY(L, "vq", sl_tensor_clone(&c, t));
-  if (c->dtype != SL_DTYPE_I64) {
-    sl_tensor *d;
-    sl_status st = sl_tensor_to_dtype(&d, c, SL_DTYPE_I64);
-    sl_tensor_release(c);
-    SL_LUA_TRY(L, "vq", st);
-    c = d;
-  }
+  sl_tensor *c;   /* a private int64 copy (to_dtype always copies) */
+  if (sl_tensor_to_dtype(&c, t, SL_DTYPE_I64) != SL_OK) { sl_lua_raise(L, "vq"); return NULL; }
   int64_t *p = sl_tensor_data(c);
   const int64_t n = sl_tensor_numel(c);
   for (int64_t i = 0; i < n; i++) p[i] -= 1;
