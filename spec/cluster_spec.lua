@@ -155,6 +155,24 @@ describe("cluster helpers", function()
     assert.are.same({ { 2, 4, 5 }, { 1.5, 3, 5 } }, q:totable())
     local all = C.nanquantile(sl.tensor({ { NaN }, { NaN } }), 0.5)
     assert.is_true(all[1] ~= all[1])
+    -- many values with ties, several q, against a sorted copy
+    local g = sl.Generator(8)
+    local R = g:uniform({ 501, 3 }, 0, 20):floor()
+    for i = 1, 501, 9 do R:set(NaN, i, 2) end
+    local qs = { 0, 0.1, 0.25, 0.5, 0.77, 1 }
+    local got = C.nanquantile(R, qs)
+    for j = 1, 3 do
+      local v = {}
+      for i = 1, 501 do local x = R:get(i, j); if x == x then v[#v + 1] = x end end
+      table.sort(v)
+      for k, qq in ipairs(qs) do
+        local pos = qq * (#v - 1)
+        local lo = math.floor(pos)
+        local hi = math.min(lo + 1, #v - 1)
+        local want = v[lo + 1] + (v[hi + 1] - v[lo + 1]) * (pos - lo)
+        assert.is_true(math.abs(got:get(k, j) - want) < 1e-12, ("q=%g col %d"):format(qq, j))
+      end
+    end
     -- strided input
     local Xt = X:t():contiguous():t()
     assert.are.same(q:totable(), C.nanquantile(Xt, { 0.5, 0.25 }):totable())

@@ -152,9 +152,10 @@ sl_status sl_cluster_linkage(sl_tensor **Z, const sl_tensor *dist, sl_linkage me
                       (long long)i + 1, (long long)j + 1);
       }
       if (i < j && D[j * n + i] != v) {
+        const double u = D[j * n + i];
         sl_tensor_release(w);
         return SL_ERR(SL_ERR_ARG, "%s: the distance matrix is not symmetric at [%lld,%lld] (%g vs %g)", op,
-                      (long long)i + 1, (long long)j + 1, v, D[j * n + i]);
+                      (long long)i + 1, (long long)j + 1, v, u);
       }
     }
   const int64_t zs[2] = {n - 1, 4};

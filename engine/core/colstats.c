@@ -2,16 +2,32 @@
  *
  * Columns are independent, so the quantile loop runs OpenMP over columns with a private
  * scratch buffer per thread; each column's result depends only on its values (thread-count
- * invariant).  Values are sorted in double; NaNs are dropped before sorting. */
+ * invariant).  NaNs are dropped, then each needed order statistic is found by selection
+ * (expected O(n) per quantile instead of a full sort). */
 #include "sl_colstats.h"
 
 #include <math.h>
 #include <string.h>
 
-static int cmp_d(const void *a, const void *b)
+/* Places the k-th smallest of a[0..n) at a[k], smaller ones before, larger after (Hoare
+ * selection with a median-of-three pivot; expected O(n)).  NaN-free input. */
+static void select_kth(double *a, int64_t n, int64_t k)
 {
-  const double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
+  int64_t lo = 0, hi = n - 1;
+  while (hi > lo) {
+    const int64_t mid = lo + (hi - lo) / 2;
+    double x = a[lo], y = a[mid], z = a[hi];
+    const double piv = x < y ? (y < z ? y : (x < z ? z : x)) : (x < z ? x : (y < z ? z : y));
+    int64_t i = lo, j = hi;
+    while (i <= j) {
+      while (a[i] < piv) i++;
+      while (a[j] > piv) j--;
+      if (i <= j) { const double t = a[i]; a[i] = a[j]; a[j] = t; i++; j--; }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return;
+  }
 }
 
 sl_status sl_cols_nanquantile(sl_tensor **out, const sl_tensor *X, int nq, const double *q)
@@ -44,13 +60,18 @@ sl_status sl_cols_nanquantile(sl_tensor **out, const sl_tensor *X, int nq, const
       if (!buf) continue;
       int64_t n = 0;
       for (int64_t i = 0; i < N; i++) if (!isnan(x[i * D + j])) buf[n++] = x[i * D + j];
-      qsort(buf, (size_t)n, sizeof(double), cmp_d);
       for (int k = 0; k < nq; k++) {
         if (n == 0) { r[k * D + j] = NAN; continue; }
         const double pos = q[k] * (double)(n - 1);
-        const int64_t lo = (int64_t)floor(pos), hi = lo + 1 < n ? lo + 1 : lo;
+        const int64_t lo = (int64_t)floor(pos);
         const double f = pos - (double)lo;
-        r[k * D + j] = buf[lo] + (buf[hi] - buf[lo]) * f;
+        select_kth(buf, n, lo);
+        double vlo = buf[lo], vhi = vlo;
+        if (f > 0 && lo + 1 < n) {   /* next order statistic: the minimum of the upper part */
+          vhi = buf[lo + 1];
+          for (int64_t i = lo + 2; i < n; i++) if (buf[i] < vhi) vhi = buf[i];
+        }
+        r[k * D + j] = vlo + (vhi - vlo) * f;
       }
     }
     sl_free(buf, (size_t)(N > 0 ? N : 1) * sizeof(double));
