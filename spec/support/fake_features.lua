@@ -27,7 +27,7 @@ function FX:schema()
   local s = {}
   if self.on.initial then s.initial = { shape = { self.M, 4 }, names = { "ic_mean", "ic_spatial_gradient_mean", "ic_min", "ic_max" } } end
   if self.on.architecture then s.architecture = { shape = { self.P + 1 }, names = names("arch_param", self.P + 1) } end
-  if self.on.summary then s.summary = { shape = { 3 }, names = { "summary_mean", "summary_entropy", "summary_last" } } end
+  if self.on.summary then s.summary = { shape = { 3 }, names = { "summary_mean", "summary_entropy", "summary_spectral_peak" } } end
   if self.on.temporal then s.temporal = { shape = { self.M, self.T, 2 }, names = { "temporal_mean", "temporal_absmax" } } end
   return s
 end

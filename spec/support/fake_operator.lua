@@ -2,7 +2,7 @@
 -- Not the real operator: it has the real module's interface
 --   op = fake.build(mapped, {seed=, op_index=}); traj, status = op:rollout(ic, M, T, {seed=, op_index=})
 -- and produces a cheap deterministic "rollout": frame t of realization m is
---   ic * decay^t + (m-1) * 0.01 * (op_index + 1)
+--   ic * decay^t + t * (m-1) * 0.01 * (op_index + 1)     (frame 0 = the IC)
 -- with decay taken from the mapped parameters.  Operators listed in fake.diverge
 -- ({[op_index] = {realization = m, step = s}}) turn NaN from that step on, like a diverging rollout.
 local ffi = require "ffi"
@@ -27,9 +27,8 @@ function Op:rollout(ic, M, T, opts)
   local s = ic:shape()
   local n = s[1] * s[2] * s[3]
   local traj = sl.zeros({ M, T, s[1], s[2], s[3] })
-  local src = ffi.cast("float*", ic:contiguous():ptr())
   local icc = ic:contiguous()
-  src = ffi.cast("float*", icc:ptr())
+  local src = ffi.cast("float*", icc:ptr())
   local dst = ffi.cast("float*", traj:ptr())
   local dv = fake.diverge[self.op_index]
   local status = { diverged = {}, diverged_step = {} }
@@ -42,7 +41,8 @@ function Op:rollout(ic, M, T, opts)
       local base = ((m - 1) * T + t) * n
       local a = self.decay ^ t
       local bad = diverges and t >= dv.step
-      for i = 0, n - 1 do dst[base + i] = bad and 0 / 0 or src[i] * a + off end
+      local o = off * t
+      for i = 0, n - 1 do dst[base + i] = bad and 0 / 0 or src[i] * a + o end
     end
   end
   return traj, status
