@@ -285,6 +285,54 @@ end })
     end)
   end)
 
+  describe("the generate command", function()
+    -- The recipe runs in a child `spinlock run` with the pipeline modules of gen_helpers (fakes
+    -- stand in for the operator/feature modules while this build lacks them).
+    local function cli_run(args)
+      local script = dir .. "/cli_generate.lua"
+      local fh = assert(io.open(script, "w"))
+      fh:write(([[
+package.path = %q .. "?.lua;" .. package.path
+local H = require "gen_helpers"
+local op, fx = H.modules()
+package.loaded["spinlock.operator"], package.loaded["spinlock.features"] = op, fx
+local cli = require "spinlock.cli"
+local recipe = dofile(require("spinlock.paths").recipes .. "/generate.lua")
+recipe.run(cli.parse(arg, recipe, "spinlock generate"))
+]]):format(H.here))
+      fh:close()
+      return H.run("SPINLOCK_PROGRESS=0 '" .. H.binary() .. "' run '" .. script .. "' " .. args)
+    end
+
+    it("generates, prints the summary, and refuses to overwrite", function()
+      if not pcall(require, "spinlock.cli") then pending("the CLI (spinlock.cli) is not in this build yet") return end
+      local out, code = cli_run("--config '" .. cfg_path .. "' --output '" .. dir .. "/cli.h5' --num-operators 4")
+      assert.are.equal(0, code, out)
+      assert.truthy(out:find("wrote " .. dir .. "/cli.h5: 4 operators, 0 diverged", 1, true), out)
+      assert.truthy(out:find("time [%d.]+s: sampling [%d.]+s %(%d+%%%), ic"), out)
+      assert.truthy(out:find("file size", 1, true), out)
+      H.assert_same(H.snapshot(dir .. "/straight.h5", 1, 4), H.snapshot(dir .. "/cli.h5"),
+                    { config = true, num_operators = true, total_operators = true, rows_done = true,
+                      sampling_metrics = true, config_yaml = true, num_diverged = true })
+      out, code = cli_run("--config '" .. cfg_path .. "' --output '" .. dir .. "/cli.h5'")
+      assert.are.equal(1, code, out)
+      assert.truthy(out:find("error: " .. dir .. "/cli.h5 already exists", 1, true), out)
+      assert.falsy(out:find("traceback", 1, true), out)
+      out, code = cli_run("--config '" .. cfg_path .. "' --resume --force")
+      assert.are.equal(1, code, out)
+      assert.truthy(out:find("--resume and --force contradict", 1, true), out)
+    end)
+
+    it("checks the config without writing anything on --dry-run", function()
+      if not pcall(require, "spinlock.cli") then pending("the CLI (spinlock.cli) is not in this build yet") return end
+      local out, code = cli_run("--config '" .. cfg_path .. "' --output '" .. dir .. "/dry.h5' --dry-run --shard 2/3")
+      assert.are.equal(0, code, out)
+      assert.truthy(out:find("operators   2 (shard 2/3 of 6: indices 2..3)", 1, true), out)
+      assert.truthy(out:find("configuration valid (dry run: nothing written)", 1, true), out)
+      assert.is_nil(io.open(dir .. "/dry.h5"))
+    end)
+  end)
+
   describe("helpers", function()
     it("splits index ranges into contiguous shards covering every operator once", function()
       local covered = {}

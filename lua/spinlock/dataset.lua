@@ -27,12 +27,8 @@ M.CHANNELS = 3
 local CHUNK_BYTES = 1024 * 1024
 local FRAME_CHUNK_LIMIT = 4 * 1024 * 1024
 
-local function user_error(fmt, ...)
-  local msg = select("#", ...) > 0 and string.format(fmt, ...) or fmt
-  local ok, cli = pcall(require, "spinlock.cli")
-  if ok and type(cli) == "table" and cli.user_error then cli.user_error(msg) end
-  error(msg, 0)
-end
+-- User errors (wrong path, refused overwrite, resume mismatch): printed without a traceback.
+local function user_error(fmt, ...) sl.user_error(fmt, ...) end
 M.user_error = user_error
 
 local ELSIZE = { float32 = 4, float64 = 8, float16 = 2, uint8 = 1, int32 = 4, int64 = 8, string = 16 }
@@ -292,7 +288,7 @@ function Writer:write_row(r, row)
         local o = { shape = shape, dtype = "uint8", chunks = chunks }
         for k, v in pairs(self.comp) do o[k] = v end
         f:create_dataset(qp, o)
-        f:set_attr(qp, "description", "per-value quality mask of features/" .. fam .. " (0 = valid)")
+        f:set_attr(qp, "meaning", "0 = ok, 1 = not computable (NaN/Inf stored), 2 = computed from the finite inputs only (some were NaN/Inf)")
       end
       f:write(qp, q:dtype() == "uint8" and q or q:to("uint8"), r)
     end

@@ -329,8 +329,8 @@ function M.run(cfg, opts)
         if fx then
           local unit_t, values_t = sl.tensor(unit, "float64"), sl.tensor(values, "float64")
           if p.P == 0 then unit_t, values_t = sl.zeros({ 0 }, "float64"), sl.zeros({ 0 }, "float64") end
-          feats = fx:extract { traj = traj, ic = ic_k, unit = unit_t, mapped = mapped, mapped_values = values_t,
-                               operator = op, op_index = op_index }
+          feats = fx:extract { traj = traj, ic = ic_k, unit = unit_t, mapped = values_t, mapped_row = mapped,
+                               operator = op, op_index = op_index, seed = p.seed }
         end
         local t_w = now()
         timings.features = timings.features + (t_w - t_f)
