@@ -83,6 +83,6 @@ return {
     if opts.seed then cmd[#cmd + 1] = "--seed " .. opts.seed end
     if opts.shard then cmd[#cmd + 1] = "--shard " .. opts.shard end
     for _, line in ipairs(generate.summary_lines(res, table.concat(cmd, " "))) do print(line) end
-    if res.status == "interrupted" then cli.exit(130) end
+    if res.status == "interrupted" then cli.exit(res.signal == "SIGTERM" and 143 or 130) end
   end,
 }
