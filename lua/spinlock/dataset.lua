@@ -331,6 +331,112 @@ function Writer:set_attr(name, value) self.f:set_attr("metadata", name, value) e
 function Writer:close() self.f:close() end
 
 ---------------------------------------------------------------------------------------------
+-- merging shards
+
+local MERGE_BLOCK_BYTES = 8 * 1024 * 1024
+
+--- Concatenates complete shard files of one dataset (same config and seed, index ranges that
+--- tile 0..total-1) into `output`, in index order.  Refuses an existing output unless
+--- opts.force.  Returns { N = total, shards = n, output = output }.
+function M.merge(paths, output, opts)
+  opts = opts or {}
+  if #paths == 0 then user_error("merge-shards: no shard files given") end
+  if not opts.force and io.open(output, "rb") then
+    user_error("%s already exists; use --force to overwrite it", output)
+  end
+  local shards = {}
+  for _, p in ipairs(paths) do
+    if p == output then user_error("merge-shards: the output %s is also an input", output) end
+    local f, a = M.open(p)
+    f:close()
+    if a.complete ~= 1 then
+      user_error("%s is incomplete (%d/%d operators): finish it with spinlock generate ... --resume first",
+                 p, a.rows_done or 0, a.num_operators or 0)
+    end
+    shards[#shards + 1] = { path = p, attrs = a }
+  end
+  table.sort(shards, function(x, y) return (x.attrs.first_operator or 0) < (y.attrs.first_operator or 0) end)
+  local a1 = shards[1].attrs
+  local total = a1.total_operators or a1.num_operators
+  local next_first = 0
+  for _, sh in ipairs(shards) do
+    local a = sh.attrs
+    if a.config ~= a1.config then user_error("%s and %s were generated from different configs", shards[1].path, sh.path) end
+    if a.seed ~= a1.seed then user_error("%s (seed %s) and %s (seed %s) have different seeds", shards[1].path,
+                                         tostring(a1.seed), sh.path, tostring(a.seed)) end
+    if (a.total_operators or a.num_operators) ~= total then
+      user_error("%s belongs to a dataset of %d operators, %s to one of %d", sh.path, a.total_operators, shards[1].path, total)
+    end
+    local first = a.first_operator or 0
+    if first ~= next_first then
+      if first < next_first then user_error("%s overlaps the previous shard (operators from %d, expected %d)", sh.path, first, next_first) end
+      user_error("operators %d..%d are missing (no shard covers them)", next_first, first - 1)
+    end
+    next_first = first + a.num_operators
+  end
+  if next_first ~= total then user_error("operators %d..%d are missing (no shard covers them)", next_first, total - 1) end
+
+  local dir = output:match("^(.*)/[^/]+$")
+  if dir and dir ~= "" then os.execute("mkdir -p '" .. dir:gsub("'", "'\\''") .. "'") end
+  local out = h5.open(output, "w")
+  local ok, err = pcall(function()
+    local src = h5.open(shards[1].path, "r")
+    local entries = {}
+    for _, e in ipairs(src:walk("/")) do
+      if e.kind == "dataset" then
+        local shape = { total }
+        for i = 2, #e.shape do shape[i] = e.shape[i] end
+        local o = { shape = shape, dtype = e.dtype }
+        if e.chunks then
+          o.chunks = { math.min(e.chunks[1], total) }
+          for i = 2, #e.chunks do o.chunks[i] = e.chunks[i] end
+        end
+        if e.compression then o.compression, o.level = e.compression, e.level end
+        if e.shuffle then o.shuffle = true end
+        out:create_dataset(e.path, o)
+        for k, v in pairs(src:attrs(e.path)) do out:set_attr(e.path, k, v) end
+        entries[#entries + 1] = { path = e.path, dtype = e.dtype, row = prod(e.shape, 2) * (ELSIZE[e.dtype] or 4) }
+      elseif e.kind == "group" then
+        out:create_group(e.path)
+      end
+    end
+    src:close()
+    local diverged, seconds, names = 0, 0, {}
+    for _, sh in ipairs(shards) do
+      local f = h5.open(sh.path, "r")
+      local n, base = sh.attrs.num_operators, sh.attrs.first_operator or 0
+      for _, e in ipairs(entries) do
+        local block = math.max(1, math.floor(MERGE_BLOCK_BYTES / math.max(e.row, 1)))
+        for r = 1, n, block do
+          local cnt = math.min(block, n - r + 1)
+          if e.dtype == "string" then
+            out:write_strings(e.path, f:read_strings(e.path, r, cnt), base + r)
+          else
+            out:write(e.path, f:read(e.path, r, cnt), base + r)
+          end
+        end
+      end
+      f:close()
+      diverged = diverged + (sh.attrs.num_diverged or 0)
+      seconds = seconds + (sh.attrs.generation_seconds or 0)
+      names[#names + 1] = sh.path:match("([^/]+)$")
+    end
+    for k, v in pairs(a1) do out:set_attr("metadata", k, v) end
+    local fix = { num_operators = total, total_operators = total, first_operator = 0, shard = "",
+                  rows_done = total, complete = 1, num_diverged = diverged, generation_seconds = seconds,
+                  merged_from = names }
+    for k, v in pairs(fix) do out:set_attr("metadata", k, v) end
+    out:flush()
+  end)
+  out:close()
+  if not ok then
+    os.remove(output)
+    error(err, 0)
+  end
+  return { N = total, shards = #shards, output = output }
+end
+
+---------------------------------------------------------------------------------------------
 -- reading
 
 --- Opens a dataset file for reading: returns the h5 file and the metadata attributes.  Raises a
