@@ -274,7 +274,7 @@ end })
   describe("divergence", function()
     it("flags a diverging operator in metadata and carries on", function()
       local fake_op = require "fake_operator"
-      local _, fx = H.modules()
+      local _, fx = H.modules(cfg)
       fake_op.diverge = { [2] = { realization = 2, step = 2 } }
       local ok, res = pcall(H.generate, cfg, { output = dir .. "/div.h5", operator = fake_op, features = fx })
       fake_op.diverge = {}
@@ -305,7 +305,9 @@ end })
       fh:write(([[
 package.path = %q .. "?.lua;" .. package.path
 local H = require "gen_helpers"
-local op, fx = H.modules()
+local cfg_path
+for i, a in ipairs(arg) do if a == "--config" then cfg_path = arg[i + 1] end end
+local op, fx = H.modules(cfg_path and H.load(cfg_path))
 package.loaded["spinlock.operator"], package.loaded["spinlock.features"] = op, fx
 local cli = require "spinlock.cli"
 local recipe = dofile(require("spinlock.paths").recipes .. "/generate.lua")

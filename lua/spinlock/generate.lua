@@ -344,9 +344,15 @@ function M.run(cfg, opts)
           status = any and dataset.STATUS.diverged or dataset.STATUS.ok, diverged_step = steps,
         })
         done = r + k
+        -- Tensor memory lives outside the Lua heap, so the GC would let rollouts pile up:
+        -- release the big ones now (nothing keeps a reference past the write).
+        traj:free()
+        local has_free, free = pcall(function() return op.free end)
+        if has_free and type(free) == "function" then free(op) end
         if done - last_flush >= p.flush_every or now() - last_flush_t >= p.flush_seconds then
           w:flush(done)
           last_flush, last_flush_t = done, now()
+          collectgarbage()
         end
         timings.io = timings.io + (now() - t_w)
         if opts.verbose and any then

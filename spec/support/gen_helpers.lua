@@ -79,16 +79,23 @@ local function try(name)
   return nil
 end
 
---- The operator and features modules the pipeline specs use: real ones when present, else fakes.
-function H.modules()
-  return try("spinlock.operator") or require("fake_operator"),
-         try("spinlock.features") or require("fake_features")
+--- The operator and features modules the pipeline specs use: the real ones when this build has
+--- them (and, given cfg, when the real extractor can serve every family that cfg enables), else
+--- the fakes.
+function H.modules(cfg)
+  local fx = try("spinlock.features")
+  if fx and cfg then
+    local dims = { M = cfg.simulation.num_realizations, T = cfg.simulation.num_timesteps, C = 3,
+                   G = require("spinlock.generate").grid_size(cfg), parameters = cfg.parameters }
+    if not pcall(fx.new, cfg, dims) then fx = nil end
+  end
+  return try("spinlock.operator") or require("fake_operator"), fx or require("fake_features")
 end
 
 --- Runs the pipeline quietly.  opts are passed to generate.run (operator/features default to H.modules()).
 function H.generate(cfg, opts)
   opts = opts or {}
-  local op, fx = H.modules()
+  local op, fx = H.modules(cfg)
   opts.operator = opts.operator or op
   opts.features = opts.features or fx
   opts.progress = false
@@ -98,6 +105,15 @@ end
 
 -- Attributes that legitimately differ between two runs of the same dataset.
 local VOLATILE = { creation_date = true, generation_seconds = true, config_source = true }
+
+-- NaN never equals itself: snapshots spell it "NaN" so equal files compare equal.
+local function denan(v)
+  if type(v) == "number" then return v ~= v and "NaN" or v end
+  if type(v) == "table" then
+    for k, x in pairs(v) do v[k] = denan(x) end
+  end
+  return v
+end
 
 --- Every dataset and attribute of a file as plain Lua values (rows first..last of per-operator
 --- datasets when given), for comparisons.
@@ -111,12 +127,12 @@ function H.snapshot(path, first, last)
         if e.dtype == "string" then
           snap[e.path] = f:read_strings(e.path, a, b - a + 1)
         else
-          snap[e.path] = f:read(e.path, a, b - a + 1):totable()
+          snap[e.path] = denan(f:read(e.path, a, b - a + 1):totable())
         end
       end
       local attrs = f:attrs(e.path)
       for k, v in pairs(attrs) do
-        if not VOLATILE[k] then snap[e.path .. "@" .. k] = v end
+        if not VOLATILE[k] then snap[e.path .. "@" .. k] = denan(v) end
       end
     end
     return snap
