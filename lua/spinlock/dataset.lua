@@ -244,6 +244,23 @@ function M.resume(path, L)
                L.first or 0, (L.first or 0) + L.N - 1)
   end
   local f = h5.open(path, "r+")
+  -- the feature extractor of this build must produce what the file was started with
+  for _, fam in ipairs(M.family_order(L.families)) do
+    local p, want = "features/" .. fam, L.families[fam]
+    local same = f:exists(p)
+    if same then
+      local shape, names = f:info(p).shape, f:attr(p, "feature_names") or {}
+      same = #shape == #want.shape + 1 and #names == #(want.names or {})
+      for i, s in ipairs(want.shape) do same = same and shape[i + 1] == s end
+      for i, n in ipairs(want.names or {}) do same = same and names[i] == n end
+    end
+    if not same then
+      f:close()
+      user_error("cannot resume %s: its %s features differ from what this spinlock (%s) computes " ..
+                 "(the file was started by spinlock %s); use --force to start over", path, fam,
+                 tostring(sl.version), tostring(a.spinlock_version))
+    end
+  end
   local w = writer_new(f, L, info.rows_done)
   w.complete = info.complete
   return w
