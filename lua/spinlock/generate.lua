@@ -18,10 +18,7 @@ local M = {}
 
 local user_error = dataset.user_error
 
-local function now()
-  local f = rawget(sl, "wall_time") or sl.wall_time
-  return f and f() or os.clock()
-end
+local function now() return sl.wall_time() end   -- monotonic wall clock (os.clock is CPU time)
 
 -- Feature families in the order the guide lists them.
 M.FAMILIES = { "initial", "architecture", "summary", "temporal" }
