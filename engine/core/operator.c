@@ -61,6 +61,7 @@ struct sl_operator {
   int      cin_conv;              /* input ConvBlock */
   int      out_conv;              /* output 1×1 */
   int64_t  cmax, clast, G;
+  int64_t  horizon;               /* annealing horizon used when a forward call gives none */
   int      last_buf;              /* buffer holding the last hidden activation */
   /* workspace */
   int64_t  rcap;                  /* batch the buffers hold */
@@ -326,6 +327,8 @@ static sl_status ensure_ws(sl_operator *op, int64_t R) {
 const sl_operator_config *sl_operator_config_of(const sl_operator *op) { return &op->cfg; }
 uint64_t sl_operator_seed(const sl_operator *op) { return op->seed; }
 uint64_t sl_operator_index(const sl_operator *op) { return op->index; }
+void sl_operator_set_horizon(sl_operator *op, int64_t horizon) { op->horizon = horizon > 0 ? horizon : 0; }
+int64_t sl_operator_horizon(const sl_operator *op) { return op->horizon; }
 int sl_operator_num_convs(const sl_operator *op) { return op->nconv; }
 int64_t sl_operator_channels_last(const sl_operator *op) { return op->clast; }
 
@@ -619,8 +622,10 @@ sl_status sl_operator_forward(sl_operator *op, sl_tensor *out, const sl_tensor *
   if (!sl_tensor_same_shape(out, x0) || out->dtype != SL_DTYPE_F32 || !sl_tensor_is_contiguous(out))
     return SL_ERR(SL_ERR_SHAPE, "operator forward: output must be a contiguous float32 tensor shaped like the input");
   if (step < 0 || first < 0) return SL_ERR(SL_ERR_ARG, "operator forward: step and realization must be >= 0");
+  if (horizon <= 0) horizon = op->horizon;
   if (op->cfg.noise_schedule == SL_SCHED_ANNEALING && op->cfg.noise_type != SL_NOISE_NONE && horizon <= 0)
-    return SL_ERR(SL_ERR_ARG, "operator forward: the annealing noise schedule needs horizon > 0 (the rollout's step count)");
+    return SL_ERR(SL_ERR_ARG, "operator forward: the annealing noise schedule needs horizon > 0 (the rollout's "
+                  "step count; set by a rollout or given explicitly)");
   int64_t R = x0->shape[0], n = R * 3 * op->G * op->G;
   if (R == 0) return SL_OK;
   SL_TRY(ensure_ws(op, R));
@@ -680,6 +685,7 @@ sl_status sl_operator_rollout(sl_operator *op, sl_tensor *traj, const sl_tensor 
     return SL_ERR(SL_ERR_SHAPE, "rollout: %lld initial conditions for %lld realizations", (long long)ic->shape[0], (long long)M);
   if (o.first_realization < 0) return SL_ERR(SL_ERR_ARG, "rollout: first_realization must be >= 0");
   int64_t horizon = o.horizon > 0 ? o.horizon : T - 1;
+  if (horizon > 0) op->horizon = horizon;
   float thr = (float)(o.diverge_threshold > 0 ? o.diverge_threshold : 1e6);
   int64_t R = o.realizations_per_batch > 0 && o.realizations_per_batch < M ? o.realizations_per_batch : M;
   for (int64_t m = 0; m < M; m++) dstep[m] = -1;

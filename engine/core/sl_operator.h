@@ -104,9 +104,15 @@ size_t    sl_operator_workspace_bytes(const sl_operator *op);
  * periodic: s·(1 + ½ sin(2πt/period))). */
 double    sl_operator_noise_scale_at(const sl_operator *op, int64_t step, int64_t horizon);
 
+/* The annealing horizon a forward call uses when it passes none: 0 until set here or by a
+ * rollout (which sets it to the horizon it used, T-1 by default). */
+void      sl_operator_set_horizon(sl_operator *op, int64_t horizon);
+int64_t   sl_operator_horizon(const sl_operator *op);
+
 /* out = F(x): x [R,3,G,G] (any float32 layout), out a contiguous float32 [R,3,G,G] tensor (may
  * be x).  Row i is realization first_realization + i at step `step` (its noise and dropout
- * streams).  horizon: the annealing schedule's step count (> 0 when the schedule is annealing). */
+ * streams).  horizon: the annealing schedule's step count; <= 0 uses sl_operator_horizon (an
+ * annealing operator without any horizon is an error). */
 sl_status sl_operator_forward(sl_operator *op, sl_tensor *out, const sl_tensor *x, int64_t first_realization,
                               int64_t step, int64_t horizon);
 

@@ -10,6 +10,8 @@
  *                            weight/bias share the operator's storage (in-place changes are seen)
  *   op:param_count(), op:macs(), op:channels_last(), op:workspace_bytes(), op:seed(), op:index()
  *   op:noise_scale_at(step, horizon)
+ *   op:horizon([h])        → the annealing horizon forward uses by default (sets it when h is given;
+ *                            a rollout sets it to its own)
  *   op:forward_into(out, x, first_realization, step, horizon)       → out
  *   op:rollout_into(traj, ic, {realizations_per_batch=, horizon=, diverge_threshold=,
  *                   first_realization=})                               → { diverged_step per realization (-1: none) }
@@ -198,6 +200,17 @@ static int l_ws_bytes(lua_State *L) { lua_pushnumber(L, (lua_Number)sl_operator_
 static int l_seed(lua_State *L) { lua_pushnumber(L, (lua_Number)sl_operator_seed(check_op(L, 1))); return 1; }
 static int l_index(lua_State *L) { lua_pushnumber(L, (lua_Number)sl_operator_index(check_op(L, 1))); return 1; }
 
+static int l_horizon(lua_State *L) {
+  sl_operator *op = check_op(L, 1);
+  if (!lua_isnoneornil(L, 2)) {
+    double h = luaL_checknumber(L, 2);
+    if (h < 0 || h != floor(h)) return luaL_error(L, "operator: horizon must be an integer >= 0, got %f", h);
+    sl_operator_set_horizon(op, (int64_t)h);
+  }
+  lua_pushnumber(L, (lua_Number)sl_operator_horizon(op));
+  return 1;
+}
+
 static int l_noise_scale_at(lua_State *L) {
   sl_operator *op = check_op(L, 1);
   int64_t step = (int64_t)luaL_checknumber(L, 2), horizon = (int64_t)luaL_optnumber(L, 3, 0);
@@ -258,7 +271,7 @@ SL_LUA_MODULE(operator) {
   const luaL_Reg methods[] = {
     {"free", l_free}, {"config", l_config}, {"convs", l_convs}, {"param_count", l_param_count},
     {"macs", l_macs}, {"channels_last", l_clast}, {"workspace_bytes", l_ws_bytes}, {"seed", l_seed},
-    {"index", l_index}, {"noise_scale_at", l_noise_scale_at}, {"forward_into", l_forward_into},
+    {"index", l_index}, {"horizon", l_horizon}, {"noise_scale_at", l_noise_scale_at}, {"forward_into", l_forward_into},
     {"rollout_into", l_rollout_into}, {NULL, NULL}};
   sl_lua_set_functions(L, -1, methods);
   lua_pushvalue(L, -1);

@@ -31,7 +31,8 @@ end
 
 --- Builds an operator from a mapped parameter table (spinlock.params rows).
 -- opts: seed (default 0), op_index (default 0), conv_algo ("auto" default; "im2col", "fft",
--- "fftrow", "direct" force one algorithm for every k×k conv).
+-- "fftrow", "direct" force one algorithm for every k×k conv), horizon (annealing step count
+-- used by op:forward until a rollout sets its own), device (accepted; only "cpu" runs for now).
 function M.build(params, opts)
   opts = opts or {}
   if type(params) ~= "table" then
@@ -39,7 +40,9 @@ function M.build(params, opts)
   end
   local seed = opt_index(opts.seed, "seed", 0)
   local index = opt_index(opts.op_index, "op_index", 0)
-  return core.operator_new(params, seed, index, opts.conv_algo)
+  local op = core.operator_new(params, seed, index, opts.conv_algo)
+  if opts.horizon then op:horizon(opts.horizon) end
+  return op
 end
 
 --- Architecture summary: { num_layers, base_channels, kernel_size, grid_size, channels = {…},
@@ -80,7 +83,8 @@ local function check_batch(self, x, where)
 end
 
 --- F(x) for x [R,3,G,G] (or [3,G,G]); row i is realization opts.realization + i - 1 (default 0)
--- at step `step` (default 1); opts.horizon = the annealing schedule's step count.
+-- at step `step` (default 1); opts.horizon = the annealing schedule's step count (default:
+-- op:horizon(), which the last rollout set).
 function methods:forward(x, step, opts)
   opts = opts or {}
   local x4 = check_batch(self, x, "forward")
@@ -208,7 +212,7 @@ function methods:reference_forward(x, step, opts)
       end
     end
   end
-  local s = self:noise_scale_at(step, opts.horizon or 0)
+  local s = self:noise_scale_at(step, opts.horizon or self:horizon())
   if cfg.noise_type ~= "none" and s ~= 0 then
     local C = h:size(2)
     h = h:contiguous()
