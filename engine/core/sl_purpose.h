@@ -15,7 +15,8 @@ enum {
   SL_RNG_PURPOSE_IC       = 4, /* IC field values: (operator index, 0, 0) */
   SL_RNG_PURPOSE_NOISE    = 5, /* rollout noise: (operator index, realization, step) */
   SL_RNG_PURPOSE_DROPOUT  = 6, /* dropout masks: (operator index, realization, step) */
-  SL_RNG_PURPOSE_TRAINING = 7  /* training-side draws (shuffles, inits): (epoch/stage, 0, 0) */
+  SL_RNG_PURPOSE_TRAINING = 7, /* training-side draws (shuffles, inits): (epoch/stage, 0, 0) */
+  SL_RNG_PURPOSE_CNN_EMBED = 8 /* INITIAL CNN embedding weights (fixed seed): (layer, input channels, 0) */
 };
 
 #endif
