@@ -133,27 +133,56 @@ static void uf_union(int32_t *p, int32_t a, int32_t b) {
   if (a < b) p[b] = a; else if (b < a) p[a] = b;
 }
 
-/* Lempel–Ziv 1976 complexity by the Kaspar–Schuster scan (number of new phrases). */
-static int64_t lz76(const uint8_t *s, int64_t n) {
+/* Lempel–Ziv 1976 complexity (number of phrases) by the Kaspar–Schuster scan: for each new
+ * phrase starting at l, the longest match of s[l..] starting at any i < l (overlap allowed) gives
+ * the phrase length kmax = match + 1; a match that reaches the end closes the last phrase.
+ * The byte-by-byte scan mispredicts a branch per symbol on random masks, so the common-prefix
+ * length is taken 64 symbols at a time on a bit-packed copy (w: n/64 + 3 words of scratch). */
+static inline uint64_t bits_at(const uint64_t *w, int64_t pos) {
+  int64_t q = pos >> 6; int r = (int)(pos & 63);
+  return r ? (w[q] >> r) | (w[q + 1] << (64 - r)) : w[q];
+}
+static int64_t lcp_bits(const uint64_t *w, int64_t a, int64_t b, int64_t limit) {
+  int64_t m = 0;
+  while (m < limit) {
+    uint64_t d = bits_at(w, a + m) ^ bits_at(w, b + m);
+    if (d) { m += __builtin_ctzll(d); break; }
+    m += 64;
+  }
+  return m < limit ? m : limit;
+}
+static int64_t lz76(const uint8_t *s, int64_t n, uint64_t *w) {
   if (n < 2) return n;
-  int64_t c = 1, l = 1, i = 0, k = 1, kmax = 1;
+  const int64_t nw = n / 64 + 3;
+  memset(w, 0, (size_t)nw * sizeof(uint64_t));
+  for (int64_t i = 0; i < n; i++) w[i >> 6] |= (uint64_t)(s[i] & 1) << (i & 63);
+  int64_t c = 1, l = 1;
   for (;;) {
-    if (s[i + k - 1] == s[l + k - 1]) {
-      k++;
-      if (l + k > n) { c++; break; }
+    int64_t kmax = 1;
+    const int64_t limit = n - l;
+    /* fast pass: matches shorter than 63 symbols, branch-free (vectorisable) */
+    const uint64_t T = bits_at(w, l);
+    int best = 0;
+    for (int64_t i = 0; i < l; i++) {
+      int64_t q = i >> 6; int r = (int)(i & 63);
+      uint64_t d = ((w[q] >> r) | ((w[q + 1] << 1) << (63 - r))) ^ T;
+      int m = __builtin_ctzll(d | (1ull << 63));   /* 63 when the first 63 symbols agree */
+      best = m > best ? m : best;
+    }
+    if (best < 63 && best < limit) {
+      kmax = best + 1;
     } else {
-      if (k > kmax) kmax = k;
-      i++;
-      if (i == l) {
-        c++; l += kmax;
-        if (l + 1 > n) break;
-        i = 0; k = 1; kmax = 1;
-      } else {
-        k = 1;
+      /* some match may be long: the exact scan */
+      for (int64_t i = 0; i < l; i++) {
+        int64_t m = lcp_bits(w, i, l, limit);
+        if (m >= limit) return c + 1;     /* the match runs to the end: last phrase */
+        if (m + 1 > kmax) kmax = m + 1;
       }
     }
+    c++;
+    l += kmax;
+    if (l + 1 > n) return c;
   }
-  return c;
 }
 
 /* Entropy in bits of a histogram with total n, divided by log2(nb). */
@@ -209,7 +238,7 @@ static void manual_field(const float *x, int H, int W, mscratch *s, double *o) {
   }
   o[C_CLUSTERS] = log1p((double)ncomp);
   o[C_LARGEST] = nb > 0 ? (double)largest / (double)nb : NAN;
-  o[C_LZ] = (double)lz76(b, N) * log2((double)N) / (double)N;
+  o[C_LZ] = (double)lz76(b, N, (uint64_t *)s->parent) * log2((double)N) / (double)N;   /* parent is free now */
 
   /* ---- stencils: Moran, lag-1 predictability, gradient ---- */
   double moran = 0, lag = 0, grad = 0;
@@ -487,33 +516,42 @@ static const cnn_weights *cnn_get(int cin) {
 
 static inline int64_t conv_out(int64_t n, int k, int s, int p) { return (n + 2 * p - k) / s + 1; }
 
-/* out[cout][Ho][Wo] = Σ_ci,ky,kx w[co][ci][ky][kx] · in[ci][oy·s+ky−p][ox·s+kx−p] (zeros outside). */
+/* Dot product with 16 fixed partial sums: vectorisable without -ffast-math, and the summation
+ * order is fixed, so results do not depend on the machine's thread count. */
+static float dot_f32(const float *a, const float *b, int64_t n) {
+  float acc[16] = { 0 };
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int j = 0; j < 16; j++) acc[j] += a[i + j] * b[i + j];
+  float t = 0;
+  for (; i < n; i++) t += a[i] * b[i];
+  for (int j = 0; j < 16; j++) t += acc[j];
+  return t;
+}
+
+/* out[co][oy][ox] = Σ_ci,ky,kx w[co][ci][ky][kx] · in[ci][oy·s+ky−p][ox·s+kx−p] (zeros outside).
+ * The patches are gathered once into col[pixel][ci·k·k] (the weight row's layout), so each
+ * output value is one contiguous dot product, whatever the stride or the (often tiny) spatial
+ * size.  col: Ho·Wo·cin·k·k floats of scratch. */
 static void conv_raw(float *out, const float *in, int cin, int H, int W, const float *w, int cout,
-                     int k, int s, int p, int Ho, int Wo) {
-  for (int co = 0; co < cout; co++) {
-    float *o = out + (int64_t)co * Ho * Wo;
-    memset(o, 0, (size_t)Ho * Wo * sizeof(float));
-    for (int ci = 0; ci < cin; ci++) {
-      const float *ip = in + (int64_t)ci * H * W;
-      const float *wp = w + ((int64_t)co * cin + ci) * k * k;
-      for (int ky = 0; ky < k; ky++) {
-        for (int kx = 0; kx < k; kx++) {
-          const float wv = wp[ky * k + kx];
-          /* output columns whose input column is inside [0, W) */
-          int lo = 0, hi = Wo - 1;
-          while (lo <= hi && lo * s + kx - p < 0) lo++;
-          while (hi >= lo && hi * s + kx - p >= W) hi--;
-          for (int oy = 0; oy < Ho; oy++) {
-            int iy = oy * s + ky - p;
-            if (iy < 0 || iy >= H) continue;
-            const float *irow = ip + (int64_t)iy * W + kx - p;
-            float *orow = o + (int64_t)oy * Wo;
-            if (s == 1) { for (int ox = lo; ox <= hi; ox++) orow[ox] += wv * irow[ox]; }
-            else { for (int ox = lo; ox <= hi; ox++) orow[ox] += wv * irow[ox * s]; }
+                     int k, int s, int p, int Ho, int Wo, float *col) {
+  const int64_t q = (int64_t)cin * k * k, np = (int64_t)Ho * Wo;
+  for (int oy = 0; oy < Ho; oy++)
+    for (int ox = 0; ox < Wo; ox++) {
+      float *c = col + ((int64_t)oy * Wo + ox) * q;
+      for (int ci = 0; ci < cin; ci++)
+        for (int ky = 0; ky < k; ky++) {
+          int iy = oy * s + ky - p;
+          for (int kx = 0; kx < k; kx++) {
+            int ix = ox * s + kx - p;
+            *c++ = (iy >= 0 && iy < H && ix >= 0 && ix < W) ? in[((int64_t)ci * H + iy) * W + ix] : 0.0f;
           }
         }
-      }
     }
+  for (int co = 0; co < cout; co++) {
+    const float *wr = w + (int64_t)co * q;
+    float *o = out + (int64_t)co * np;
+    for (int64_t pix = 0; pix < np; pix++) o[pix] = dot_f32(wr, col + pix * q, q);
   }
 }
 
@@ -579,15 +617,15 @@ static void resize_plane(float *out, const float *in, int H, int W, int S) {
 /* Residual block: relu(bn(conv_s(x)) → bn(conv_1) + bn(skip_s(x))).  in [cin,H,W] → out [cout,Ho,Wo].
  * t1, t2 are scratch of cout·Ho·Wo floats. */
 static void res_block(float *out, const float *in, int H, int W, const convw *c1, const convw *c2,
-                      const convw *sk, float *t1, int *Ho_, int *Wo_) {
+                      const convw *sk, float *t1, float *col, int *Ho_, int *Wo_) {
   int Ho = (int)conv_out(H, 3, 2, 1), Wo = (int)conv_out(W, 3, 2, 1);
   int64_t n = (int64_t)c1->cout * Ho * Wo;
-  conv_raw(t1, in, c1->cin, H, W, c1->w, c1->cout, 3, 2, 1, Ho, Wo);
+  conv_raw(t1, in, c1->cin, H, W, c1->w, c1->cout, 3, 2, 1, Ho, Wo, col);
   bn_act(t1, n, 1);
-  conv_raw(out, t1, c2->cin, Ho, Wo, c2->w, c2->cout, 3, 1, 1, Ho, Wo);
+  conv_raw(out, t1, c2->cin, Ho, Wo, c2->w, c2->cout, 3, 1, 1, Ho, Wo, col);
   bn_act(out, n, 0);
   /* the skip path (1×1, stride 2, no padding) has the same output size for these shapes */
-  conv_raw(t1, in, sk->cin, H, W, sk->w, sk->cout, 1, 2, 0, Ho, Wo);
+  conv_raw(t1, in, sk->cin, H, W, sk->w, sk->cout, 1, 2, 0, Ho, Wo, col);
   for (int64_t i = 0; i < n; i++) {
     float v = out[i] + t1[i] * (float)BN_SCALE;
     out[i] = v < 0 ? 0.0f : v;
@@ -603,8 +641,19 @@ static int cnn_sample(const cnn_weights *cw, const float *x, int C, int H, int W
   int64_t big = (int64_t)32 * h1 * h1;
   if ((int64_t)C * S2 > big) big = (int64_t)C * S2;
   float *A = malloc((size_t)big * sizeof(float)), *Bf = malloc((size_t)big * sizeof(float));
-  float *T = malloc((size_t)big * sizeof(float));
-  if (!A || !Bf || !T) { free(A); free(Bf); free(T); return 0; }
+  /* patch scratch: the stem, or the widest block convolution (conv2: cout·9 per pixel) */
+  int64_t colmax = (int64_t)h1 * h1 * C * 49;
+  {
+    int h = hp;
+    for (int b = 0; b < 3; b++) {
+      int64_t ho = conv_out(h, 3, 2, 1);
+      int64_t need = ho * ho * (64 << b) * 9;
+      if (need > colmax) colmax = need;
+      h = (int)ho;
+    }
+  }
+  float *T = malloc((size_t)big * sizeof(float)), *col = malloc((size_t)colmax * sizeof(float));
+  if (!A || !Bf || !T || !col) { free(A); free(Bf); free(T); free(col); return 0; }
   for (int c = 0; c < C; c++) {
     float *p = A + c * S2;
     resize_plane(p, x + (int64_t)c * H * W, H, W, S);
@@ -616,15 +665,15 @@ static int cnn_sample(const cnn_weights *cw, const float *x, int C, int H, int W
     for (int64_t i = 0; i < S2; i++) p[i] = sd > 0 && isfinite(sd) ? (float)((p[i] - m) / sd) : 0.0f;
   }
   const convw *st = &cw->conv[L_STEM];
-  conv_raw(Bf, A, C, S, S, st->w, 32, 7, 2, 3, h1, h1);
+  conv_raw(Bf, A, C, S, S, st->w, 32, 7, 2, 3, h1, h1, col);
   bn_act(Bf, (int64_t)32 * h1 * h1, 1);
   maxpool_raw(A, Bf, 32, h1, h1, hp, hp);
   int h = hp, w = hp, ho, wo;
-  res_block(Bf, A, h, w, &cw->conv[L_B1C1], &cw->conv[L_B1C2], &cw->conv[L_B1S], T, &ho, &wo);
+  res_block(Bf, A, h, w, &cw->conv[L_B1C1], &cw->conv[L_B1C2], &cw->conv[L_B1S], T, col, &ho, &wo);
   h = ho; w = wo;
-  res_block(A, Bf, h, w, &cw->conv[L_B2C1], &cw->conv[L_B2C2], &cw->conv[L_B2S], T, &ho, &wo);
+  res_block(A, Bf, h, w, &cw->conv[L_B2C1], &cw->conv[L_B2C2], &cw->conv[L_B2S], T, col, &ho, &wo);
   h = ho; w = wo;
-  res_block(Bf, A, h, w, &cw->conv[L_B3C1], &cw->conv[L_B3C2], &cw->conv[L_B3S], T, &ho, &wo);
+  res_block(Bf, A, h, w, &cw->conv[L_B3C1], &cw->conv[L_B3C2], &cw->conv[L_B3S], T, col, &ho, &wo);
   h = ho; w = wo;
   double feat[CNN_FEAT];
   for (int c = 0; c < CNN_FEAT; c++) {
@@ -637,7 +686,7 @@ static int cnn_sample(const cnn_weights *cw, const float *x, int C, int H, int W
     for (int c = 0; c < CNN_FEAT; c++) acc += (double)cw->hw[j * CNN_FEAT + c] * feat[c];
     emb[j] = (float)(acc * BN_SCALE);
   }
-  free(A); free(Bf); free(T);
+  free(A); free(Bf); free(T); free(col);
   return 1;
 }
 
@@ -703,11 +752,21 @@ sl_status sl_feat_initial_conv2d(sl_tensor **out, const sl_tensor *x, const sl_t
   if (st != SL_OK) { sl_tensor_release(xc); sl_tensor_release(wc); return st; }
   const float *xd = sl_tensor_data(xc), *wd = sl_tensor_data(wc);
   float *rd = sl_tensor_data(r);
+  int failed = 0;
   #pragma omp parallel for schedule(dynamic, 1) num_threads(sl_num_threads())
-  for (int64_t b = 0; b < B; b++)
+  for (int64_t b = 0; b < B; b++) {
+    float *col = malloc((size_t)(Ho * Wo * Ci * k * k) * sizeof(float) + 1);
+    if (!col) {
+      #pragma omp atomic write
+      failed = 1;
+      continue;
+    }
     conv_raw(rd + b * Co * Ho * Wo, xd + b * Ci * H * W, (int)Ci, (int)H, (int)W, wd, (int)Co, (int)k,
-             (int)stride, (int)pad, (int)Ho, (int)Wo);
+             (int)stride, (int)pad, (int)Ho, (int)Wo, col);
+    free(col);
+  }
   sl_tensor_release(xc); sl_tensor_release(wc);
+  if (failed) { sl_tensor_release(r); return SL_ERR(SL_ERR_OOM, "feat_initial_conv2d: out of memory"); }
   *out = r;
   return SL_OK;
 }
