@@ -1,18 +1,21 @@
-/* conv.c — conv2d forward: im2col+GEMM, FFT (FFTW) and direct, with a reusable workspace.
+/* conv.c — conv2d forward: im2col+GEMM, row-FFT+GEMM, 2-D FFT (FFTW) and direct, with a
+ * reusable workspace and a cost model choosing among them.
  *
  * All paths compute out[b,co,y,x] = bias[co] + Σ_ci Σ_dy,dx w[co,ci,dy+r,dx+r] · x̃[b,ci,y+dy,x+dx]
  * with r = k/2 and x̃ the zero- or circularly-padded input.
  *
  * im2col: for each image, a row tile of output pixels is expanded into a [Cin·k², rows·W]
- * patch matrix (OpenMP over its rows), then one sgemm [Cout, Cin·k²] @ [Cin·k², rows·W] writes
- * straight into the output (ldc = H·W).  The tile is sized so the patch matrix stays near
- * COL_BUDGET bytes: the whole image at 64 channels, a few rows at 256 channels and k = 7
- * (where a full patch matrix would be ~800 MB).  The patch fill and the GEMM never overlap, so
- * OpenMP and the OpenBLAS pool take turns on the cores.
+ * patch matrix, then one sgemm [Cout, Cin·k²] @ [Cin·k², rows·W] writes straight into the
+ * output (ldc = H·W).  (image, tile) items are spread over OpenMP threads, each with its own
+ * patch buffer of at most COL_BUDGET bytes (a full patch matrix at 256 channels, k = 7, 128²
+ * would be ~800 MB) and a single-threaded sgemm.  The tiling does not depend on the thread
+ * count.
+ *
+ * fftrow: see conv_fftrow below (row FFTs + per-frequency complex GEMMs).
  *
  * FFT: circular padding is exact at the grid size (P,Q) = (H,W).  Zero padding needs a grid with
  * no wrap-around into the data: P ≥ H + r suffices (an output row reads input rows y-r..y+r, and
- * rows H..P-1 are zero), so we use the next 2^a3^b5^c7^d size ≥ max(H + r, k).  The kernel is
+ * rows H..P-1 are zero), so we use the next even 2^a·3^b size ≥ max(H + r, k).  The kernel is
  * embedded flipped (tap dy at row -dy mod P), so the product of spectra is the correlation.
  * The spectra are kept in a chunked layout [chunk][row][re 8 | im 8] so that the mixing kernel
  * (for every frequency, Y[b,co] = Σ_ci W[co,ci]·X[b,ci]) streams each operand contiguously with
@@ -34,7 +37,7 @@
 #include "sl_conv.h"
 #include "sl_linalg.h"
 
-#define COL_BUDGET ((size_t)16 << 20)
+#define COL_BUDGET ((size_t)8 << 20)   /* per-thread im2col patch buffer */
 #define FFT_BUDGET_DEFAULT ((size_t)256 << 20)
 #define CH 8                         /* frequencies per chunk (one AVX vector) */
 
@@ -266,15 +269,17 @@ static sl_status conv_im2col(float *out, const float *x, const float *w, const f
   int patches = k > 1 && K > 0;   /* 1×1 (or no input channel): the GEMM reads the input itself */
   int nt = sl_num_threads();
   if (nt < 1) nt = 1;
-  /* Tiles: at least ~4 items per thread for balance, each patch buffer within COL_BUDGET/nt. */
+  /* Tiles: at least 8 items in all (balance on a few cores), each patch buffer within
+   * COL_BUDGET, GEMMs at least ~512 columns wide when the budget allows.  Independent of nt so
+   * that every output element comes from the same GEMM shape whatever the thread count. */
   size_t row_bytes = (size_t)K * (size_t)W * sizeof(float);
-  int64_t ntiles = (4 * nt + B - 1) / B;
+  int64_t ntiles = (8 + B - 1) / B;
   if (patches) {
-    int64_t need = (int64_t)(((size_t)H * row_bytes + COL_BUDGET / nt - 1) / (COL_BUDGET / nt));
+    int64_t need = (int64_t)(((size_t)H * row_bytes + COL_BUDGET - 1) / COL_BUDGET);
     if (need > ntiles) ntiles = need;
   }
-  int64_t rows_min = (512 + W - 1) / W;        /* keep GEMMs at least ~512 columns wide */
-  if (patches && rows_min * row_bytes > COL_BUDGET / nt) rows_min = 1;
+  int64_t rows_min = (512 + W - 1) / W;
+  if (patches && rows_min * row_bytes > COL_BUDGET) rows_min = 1;
   int64_t rows = (H + ntiles - 1) / ntiles;
   if (rows < rows_min) rows = rows_min;
   if (rows > H) rows = H;
@@ -306,7 +311,7 @@ static sl_status conv_im2col(float *out, const float *x, const float *w, const f
     if (bias)
       for (int64_t co = 0; co < cout; co++)
         for (int64_t i = 0; i < n; i++) c[co * hw + i] = bias[co];
-    sl_sgemm(0, 0, cout, n, K, 1.0f, w, K, col, ldb, bias ? 1.0f : 0.0f, c, hw);
+    sl_sgemm_serial(0, 0, cout, n, K, 1.0f, w, K, col, ldb, bias ? 1.0f : 0.0f, c, hw);
   }
   sl_blas_set_threads(prev);
   return SL_OK;

@@ -6,8 +6,11 @@
  *
  * Algorithms (see docs/convolution.md for where each wins on our CPUs):
  *  - SL_CONV_IM2COL: patches → one GEMM per image row-tile (1×1 is a plain GEMM, no patches);
+ *  - SL_CONV_FFTROW: FFT along x only, then per x-frequency k complex GEMMs along y
+ *                    ([Cout×Cin] @ [Cin × B·(H+2r)]): ≈ k/2 fewer FLOPs than im2col, no cache;
  *  - SL_CONV_FFT:    FFTW r2c of the padded input and weights, per-frequency channel mixing
- *                    (a complex [Cout×Cin] @ [Cin×B] product per frequency), c2r;
+ *                    (a complex [Cout×Cin] @ [Cin×B] product per frequency), c2r; fastest at
+ *                    k ≥ 5 when a workspace keeps the weight spectra, but those are large;
  *  - SL_CONV_DIRECT: a plain loop nest; the reference, and fast enough for tiny problems;
  *  - SL_CONV_AUTO:   picks by a cost model (sl_conv2d_choose).
  *
