@@ -159,6 +159,19 @@ describe("conv2d", function()
     assert.truthy(e:find("unknown algo 'winograd'", 1, true), e)
   end)
 
+  it("gives the same bits whatever the thread count", function()
+    local x, w, b = rand({3, 6, 20, 20}), rand({8, 6, 5, 5}), rand({8})
+    local n0 = sl.num_threads()
+    for _, algo in ipairs({"im2col", "fftrow", "fft", "direct"}) do
+      sl.set_num_threads(1)
+      local y1 = sl.conv2d(x, w, b, {algo = algo}):tolist()
+      sl.set_num_threads(2)
+      local y2 = sl.conv2d(x, w, b, {algo = algo}):tolist()
+      assert.are.same(y1, y2, algo)
+    end
+    sl.set_num_threads(n0)
+  end)
+
   it("exposes the auto choice", function()
     assert.are.equal("im2col", sl.conv2d_choose(3, 64, 64, 64, 64, 1))
     local a = sl.conv2d_choose(3, 64, 128, 64, 64, 7, "zeros", true)
