@@ -2,6 +2,7 @@
 --
 -- GFLOP/s are "direct-convolution FLOPs" = 2·B·Cout·Cin·k²·H·W per call, whatever the algorithm
 -- really does (so FFT numbers above the sgemm rate mean fewer real FLOPs, not a faster machine).
+-- fftrow = FFT along x + complex GEMMs along y (no weight cache).
 -- fft is timed in the steady state of a rollout (weight spectra cached in a reused workspace);
 -- the "fft 1st" column is the first call, which also transforms the weights.
 -- Keep the whole run under ~1 minute on 2 cores: reps adapt to the problem size and the direct
@@ -61,14 +62,15 @@ local ks = quick and {3, 7} or {3, 5, 7}
 local grids = quick and {64} or {64, 128}
 local B = 3
 
-local header = string.format("%-10s %2s %5s | %9s %6s | %9s %6s %9s | %9s %6s | %-6s",
-  "Cin->Cout", "k", "grid", "im2col ms", "ratio", "fft ms", "ratio", "fft 1st", "direct ms", "ratio", "auto")
+local header = string.format("%-10s %2s %5s | %9s %5s | %9s %5s | %9s %5s %9s | %9s %5s | %-6s",
+  "Cin->Cout", "k", "grid", "im2col ms", "ratio", "fftrow ms", "ratio", "fft ms", "ratio", "fft 1st", "direct ms",
+  "ratio", "auto")
 print(header)
 print(string.rep("-", #header))
 
 local function cell(t, flops)
-  if not t then return string.format("%9s %6s", "-", "-") end
-  return string.format("%9.2f %6.2f", t * 1e3, flops / t / 1e9 / gemm_rate)
+  if not t then return string.format("%9s %5s", "-", "-") end
+  return string.format("%9.2f %5.2f", t * 1e3, flops / t / 1e9 / gemm_rate)
 end
 
 local t_start = now()
@@ -85,6 +87,7 @@ for _, grid in ipairs(grids) do
       local function run(algo) return function() sl.conv2d(x, w, b, {algo = algo, workspace = ws, out = out}) end end
 
       local t_im = best_time(run("im2col"), reps, warm)
+      local t_row = best_time(run("fftrow"), reps, warm)
       local t_fft, t_first
       local ok = pcall(function()
         local t0 = now(); run("fft")(); t_first = now() - t0
@@ -93,8 +96,8 @@ for _, grid in ipairs(grids) do
       if not ok then t_fft, t_first = nil, nil end
       local t_dir = flops <= 2.5e9 and best_time(run("direct"), flops < 2e8 and 3 or 1, flops < 2e8) or nil
       local _, used = sl.conv2d(x, w, b, {algo = "auto", workspace = ws, out = out})
-      print(string.format("%-10s %2d %4d² | %s | %s %9s | %s | %-6s",
-        cin .. "->" .. cout, k, grid, cell(t_im, flops), cell(t_fft, flops),
+      print(string.format("%-10s %2d %4d² | %s | %s | %s %9s | %s | %-6s",
+        cin .. "->" .. cout, k, grid, cell(t_im, flops), cell(t_row, flops), cell(t_fft, flops),
         t_first and string.format("%9.1f", t_first * 1e3) or "n/a", cell(t_dir, flops), used))
       ws:free()
       x:free(); w:free(); out:free()

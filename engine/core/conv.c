@@ -719,6 +719,8 @@ sl_status sl_conv2d_into(sl_tensor *out, const sl_tensor *x0, const sl_tensor *w
                   sl_shape_str(se, sizeof se, 4, oshape), sl_dtype_name(out->dtype),
                   sl_shape_str(so, sizeof so, out->ndim, out->shape));
   }
+  if (out->storage == x0->storage || out->storage == w0->storage || (b0 && out->storage == b0->storage))
+    return SL_ERR(SL_ERR_ARG, "conv2d: the output must not share memory with the input, weight or bias");
   if (padding == SL_CONV_PAD_CIRCULAR && (H == 0 || W == 0))
     return SL_ERR(SL_ERR_SHAPE, "conv2d: circular padding needs a non-empty grid");
   if (B * cout * H * W == 0) return SL_OK;
