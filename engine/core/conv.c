@@ -148,9 +148,9 @@ static size_t fft_wspec_bytes(int64_t cin, int64_t cout, int64_t p, int64_t q) {
  *  - GEMMs run at G·eff(M,K), eff = 1/(1 + 16/M + 16/K): small channel counts starve the kernel
  *    (G = 80 GFLOP/s for sgemm, 70 for cgemm);
  *  - im2col: 2·B·Cout·Cin·k²·H·W flops, GEMM M = Cout, K = Cin·k² (the patch fill is in G);
- *  - fftrow: k complex GEMMs per x-frequency (8 flops per complex MAC; a complex element is a 2×2
- *    real block, so eff(2·Cout, 2·Cin)) plus
- *    B·(Cin+Cout)·H row transforms of length Q (≈ C_ROW·Q·log2 Q s each, scatter included);
+ *  - fftrow: k complex GEMMs per x-frequency (8 flops per complex MAC; a complex element is a
+ *    2×2 real block, so eff(2·Cout, 2·Cin)) plus B·(Cin+Cout)·H row transforms of length Q
+ *    (≈ C_ROW·Q·log2 Q s each, scatter included);
  *  - fft: B·(Cin+Cout) 2-D transforms (C_PLANE·PQ·log2 PQ s each) plus the mixing, bound by
  *    streaming the weight spectra (MIX_BW) or by its flops (MIX_RATE); + Cin·Cout weight
  *    transforms when the spectra are not cached in the workspace. */
