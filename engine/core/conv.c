@@ -233,9 +233,9 @@ static void conv_direct(float *out, const float *x, const float *w, const float 
 
 /* Fills col[K][rows*W] (K = cin*k*k) for output rows y0..y0+rows-1 of one image. */
 static void im2col_rows(float *col, const float *img, int64_t cin, int64_t H, int64_t W, int64_t k,
-                        int circ, int64_t y0, int64_t rows) {
-  int64_t r = k / 2, K = cin * k * k, n = rows * W;
-  for (int64_t kr = 0; kr < K; kr++) {
+                        int circ, int64_t y0, int64_t rows, int64_t kr0, int64_t kr1) {
+  int64_t r = k / 2, n = rows * W;
+  for (int64_t kr = kr0; kr < kr1; kr++) {
     int64_t ci = kr / (k * k), ky = (kr / k) % k, kx = kr % k;
     int64_t dx = kx - r;
     float *dst = col + kr * n;
@@ -304,7 +304,7 @@ static sl_status conv_im2col(float *out, const float *x, const float *w, const f
     int64_t ldb = hw;
     if (patches) {
       float *buf = scratch + (size_t)t * per_thread;
-      im2col_rows(buf, img, cin, H, W, k, circ, y0, nr);
+      im2col_rows(buf, img, cin, H, W, k, circ, y0, nr, 0, K);
       col = buf; ldb = n;
     }
     float *c = out + b * cout * hw + y0 * W;
@@ -662,6 +662,134 @@ static sl_status conv_fftrow(float *out, const float *x, const float *w, const f
       for (int64_t xx = 0; xx < W; xx++) dst[y * W + xx] = re[xx] + bv;
     }
   }
+  return SL_OK;
+}
+
+/* ---- backward (im2col) ----
+ *
+ * With col[b] the [Cin·k², H·W] patch matrix of image b and dY[b] the [Cout, H·W] output grad:
+ *   dW = Σ_b dY[b] @ col[b]ᵀ,   dcol[b] = Wᵀ @ dY[b] → dx[b] by col2im (the adjoint of im2col:
+ *   every patch entry is added back to the input pixel it was copied from, dropped for zero
+ *   padding, wrapped for circular),   db = Σ_{b,y,x} dY.
+ * Images and row tiles are processed in a fixed order and every GEMM is the deterministic
+ * sl_sgemm, so gradients do not depend on the thread count either. */
+
+static sl_status check_args(const sl_tensor *x, const sl_tensor *w, const sl_tensor *bias);
+
+/* dx_img[ci] += col2im(dcol) for output rows y0..y0+rows-1; one OpenMP thread per input plane. */
+static void col2im_rows(float *dx_img, const float *dcol, int64_t cin, int64_t H, int64_t W, int64_t k,
+                        int circ, int64_t y0, int64_t rows) {
+  int64_t r = k / 2, n = rows * W;
+  #pragma omp parallel for schedule(static) num_threads(sl_num_threads()) if (cin > 1 && cin * k * k * n > 32768)
+  for (int64_t ci = 0; ci < cin; ci++) {
+    float *plane = dx_img + ci * H * W;
+    for (int64_t t = 0; t < k * k; t++) {
+      int64_t ky = t / k, kx = t % k, dx = kx - r;
+      const float *src = dcol + (ci * k * k + t) * n;
+      int64_t x0 = dx < 0 ? -dx : 0, x1 = dx > 0 ? W - dx : W;
+      if (x1 < x0) x1 = x0;
+      for (int64_t yy = 0; yy < rows; yy++) {
+        int64_t sy = y0 + yy + ky - r;
+        if (sy < 0 || sy >= H) { if (!circ) continue; sy = ((sy % H) + H) % H; }
+        float *d = plane + sy * W;
+        const float *s_ = src + yy * W;
+        for (int64_t xx = x0; xx < x1; xx++) d[xx + dx] += s_[xx];
+        if (circ) {
+          for (int64_t xx = 0; xx < x0 && xx < W; xx++) d[((xx + dx) % W + W) % W] += s_[xx];
+          for (int64_t xx = x1; xx < W; xx++) d[((xx + dx) % W + W) % W] += s_[xx];
+        }
+      }
+    }
+  }
+}
+
+sl_status sl_conv2d_backward(sl_tensor **dx_out, sl_tensor **dw_out, sl_tensor **db_out,
+                             const sl_tensor *x0, const sl_tensor *w0, const sl_tensor *dy0,
+                             sl_conv_padding padding, sl_conv2d_ws *ws) {
+  SL_TRY(check_args(x0, w0, NULL));
+  int64_t B = x0->shape[0], cin = x0->shape[1], H = x0->shape[2], W = x0->shape[3];
+  int64_t cout = w0->shape[0], k = w0->shape[2], hw = H * W, K = cin * k * k;
+  int64_t oshape[4] = { B, cout, H, W };
+  char sd[96], se[96], sx[96], sw[96];
+  if (dy0->ndim != 4 || memcmp(dy0->shape, oshape, sizeof oshape) || dy0->dtype != SL_DTYPE_F32)
+    return SL_ERR(SL_ERR_SHAPE, "conv2d_backward: output gradient must be float32 of shape %s (input %s, weight %s), got %s %s",
+                  sl_shape_str(se, sizeof se, 4, oshape), sl_shape_str(sx, sizeof sx, 4, x0->shape),
+                  sl_shape_str(sw, sizeof sw, 4, w0->shape), sl_dtype_name(dy0->dtype),
+                  sl_shape_str(sd, sizeof sd, dy0->ndim, dy0->shape));
+  if (padding == SL_CONV_PAD_CIRCULAR && (H == 0 || W == 0))
+    return SL_ERR(SL_ERR_SHAPE, "conv2d_backward: circular padding needs a non-empty grid");
+  int circ = padding == SL_CONV_PAD_CIRCULAR;
+  sl_tensor *x = NULL, *w = NULL, *dy = NULL, *dx = NULL, *dw = NULL, *db = NULL;
+  sl_conv2d_ws *tmp = NULL;
+  sl_status st = SL_OK;
+  if ((st = sl_tensor_contiguous_as(&dy, dy0, SL_DTYPE_F32)) != SL_OK) goto done;
+  if (dw_out && (st = sl_tensor_contiguous_as(&x, x0, SL_DTYPE_F32)) != SL_OK) goto done;
+  if (dx_out && (st = sl_tensor_contiguous_as(&w, w0, SL_DTYPE_F32)) != SL_OK) goto done;
+  if (dx_out && (st = sl_tensor_zeros(&dx, SL_DTYPE_F32, 4, x0->shape)) != SL_OK) goto done;
+  if (dw_out && (st = sl_tensor_zeros(&dw, SL_DTYPE_F32, 4, w0->shape)) != SL_OK) goto done;
+  if (db_out && (st = sl_tensor_zeros(&db, SL_DTYPE_F32, 1, &cout)) != SL_OK) goto done;
+  if (!ws && !(ws = tmp = sl_conv2d_ws_new())) { st = SL_ERR(SL_ERR_OOM, "conv2d_backward: cannot allocate a workspace"); goto done; }
+  {
+    const float *dyp = sl_tensor_data(dy);
+    if (db) {
+      float *dbp = sl_tensor_data(db);
+      #pragma omp parallel for schedule(static) num_threads(sl_num_threads()) if (cout > 1 && B * cout * hw > 65536)
+      for (int64_t co = 0; co < cout; co++) {
+        double acc = 0.0;
+        for (int64_t b = 0; b < B; b++) {
+          const float *g = dyp + (b * cout + co) * hw;
+          double part[8] = {0};
+          int64_t i = 0;
+          for (; i + 8 <= hw; i += 8)
+            for (int j = 0; j < 8; j++) part[j] += g[i + j];
+          for (; i < hw; i++) part[0] += g[i];
+          acc += ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+        }
+        dbp[co] = (float)acc;
+      }
+    }
+    if ((dx || dw) && K > 0 && B * hw > 0) {
+      /* Row tiles: a patch (and patch-gradient) buffer of at most 2·COL_BUDGET. */
+      size_t row_bytes = (size_t)K * W * sizeof(float);
+      int64_t rows = row_bytes ? (int64_t)(2 * COL_BUDGET / row_bytes) : H;
+      if (rows < 1) rows = 1;
+      if (rows > H) rows = H;
+      size_t colsz = ((size_t)K * rows * W + 15) & ~(size_t)15;
+      if (!ws_buf(&ws->scratch, &ws->scratch_bytes, colsz * sizeof(float))) {
+        st = SL_ERR(SL_ERR_OOM, "conv2d_backward: cannot allocate a %lld x %lld patch buffer", (long long)K, (long long)(rows * W));
+        goto done;
+      }
+      float *col = ws->scratch;
+      int nt = sl_num_threads();
+      for (int64_t b = 0; b < B; b++) {
+        const float *g = dyp + b * cout * hw;
+        for (int64_t y0 = 0; y0 < H; y0 += rows) {
+          int64_t nr = H - y0 < rows ? H - y0 : rows, n = nr * W;
+          if (dw) {
+            const float *img = (const float *)sl_tensor_data(x) + b * cin * hw;
+            int64_t chunk = (K + 63) / 64;   /* fill in 64 fixed slices, OpenMP over them */
+            #pragma omp parallel for schedule(dynamic) num_threads(nt) if (K * n > 32768)
+            for (int64_t c = 0; c < 64; c++) {
+              int64_t a = c * chunk, e = a + chunk < K ? a + chunk : K;
+              if (a < e) im2col_rows(col, img, cin, H, W, k, circ, y0, nr, a, e);
+            }
+            sl_sgemm(0, 1, cout, K, n, 1.0f, g + y0 * W, hw, col, n, 1.0f, (float *)sl_tensor_data(dw), K);
+          }
+          if (dx) {
+            sl_sgemm(1, 0, K, n, cout, 1.0f, sl_tensor_data(w), K, g + y0 * W, hw, 0.0f, col, n);
+            col2im_rows((float *)sl_tensor_data(dx) + b * cin * hw, col, cin, H, W, k, circ, y0, nr);
+          }
+        }
+      }
+    }
+  }
+done:
+  sl_tensor_release(x); sl_tensor_release(w); sl_tensor_release(dy);
+  sl_conv2d_ws_free(tmp);
+  if (st != SL_OK) { sl_tensor_release(dx); sl_tensor_release(dw); sl_tensor_release(db); return st; }
+  if (dx_out) *dx_out = dx;
+  if (dw_out) *dw_out = dw;
+  if (db_out) *db_out = db;
   return SL_OK;
 }
 

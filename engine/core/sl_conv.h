@@ -47,6 +47,13 @@ sl_status sl_conv2d(sl_tensor **out, const sl_tensor *x, const sl_tensor *w, con
 sl_status sl_conv2d_into(sl_tensor *out, const sl_tensor *x, const sl_tensor *w, const sl_tensor *bias,
                          sl_conv_padding padding, sl_conv_algo algo, sl_conv2d_ws *ws);
 
+/* Gradients of y = conv2d(x, w) + bias given dy = dL/dy [B,Cout,H,W] (im2col + GEMM):
+ * dx [B,Cin,H,W], dw [Cout,Cin,k,k], db [Cout] — new tensors; pass NULL for any not wanted
+ * (x is only read for dw, w only for dx).  Deterministic like the forward. */
+sl_status sl_conv2d_backward(sl_tensor **dx, sl_tensor **dw, sl_tensor **db,
+                             const sl_tensor *x, const sl_tensor *w, const sl_tensor *dy,
+                             sl_conv_padding padding, sl_conv2d_ws *ws);
+
 /* The algorithm SL_CONV_AUTO would use; weights_cached != 0 when the FFT weight spectra are
  * already in the workspace (then only the input/output transforms and the mixing count). */
 sl_conv_algo sl_conv2d_choose(int64_t B, int64_t cin, int64_t cout, int64_t h, int64_t w, int64_t k,
