@@ -39,6 +39,8 @@ extern char *openblas_get_corename(void);
 static pthread_once_t g_blas_once = PTHREAD_ONCE_INIT;
 static void blas_init(void) { openblas_set_num_threads(1); }
 
+void sl_blas_init(void) { pthread_once(&g_blas_once, blas_init); }
+
 static void gemm_tiling(int64_t m, int64_t n, int64_t k, int64_t *tm, int64_t *tn) {
   *tm = m; *tn = n;
   if ((double)m * n * k < 2e6) return;     /* ~ 128³: one call is cheaper than a parallel region */

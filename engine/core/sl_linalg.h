@@ -35,6 +35,10 @@ void sl_sgemm_serial(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
                      float alpha, const float *a, int64_t lda, const float *b, int64_t ldb,
                      float beta, float *c, int64_t ldc);
 
+/* Puts OpenBLAS at one thread once per process (sl_?gemm do it on first use; the Lua module
+ * does it at start-up so that code calling cblas_* directly sees the same state from the start). */
+void sl_blas_init(void);
+
 /* True when sl_sgemm would run this shape as a single BLAS call (no OpenMP inside); callers
  * batching many such GEMMs parallelise over the batch instead. */
 int sl_gemm_is_single_tile(int64_t m, int64_t n, int64_t k);
