@@ -12,14 +12,15 @@
 local sl = require "spinlock"
 local ffi = require "ffi"
 
-ffi.cdef [[
-  typedef struct { long tv_sec; long tv_nsec; } sl_bench_timespec;
-  int clock_gettime(int clk, sl_bench_timespec *ts);
-]]
-local ts = ffi.new("sl_bench_timespec")
-local function now()
-  ffi.C.clock_gettime(1, ts)   -- CLOCK_MONOTONIC
-  return tonumber(ts.tv_sec) + tonumber(ts.tv_nsec) * 1e-9
+-- Wall clock: sl.wall_time (CLI module) when present, else clock_gettime through the FFI.
+local now = sl.wall_time
+if not now then
+  pcall(ffi.cdef, "typedef struct { long tv_sec; long tv_nsec; } sl_conv_bench_ts; int clock_gettime(int, sl_conv_bench_ts *);")
+  local ts = ffi.new("sl_conv_bench_ts")
+  now = function()
+    ffi.C.clock_gettime(1, ts)   -- CLOCK_MONOTONIC
+    return tonumber(ts.tv_sec) + tonumber(ts.tv_nsec) * 1e-9
+  end
 end
 
 local quick = arg and arg[1] == "quick"
@@ -55,7 +56,7 @@ local t_gemm = best_time(function() return sl.matmul(A, Bm) end, 5, true)
 local gemm_rate = 2 * n ^ 3 / t_gemm / 1e9
 print(string.format("conv2d benchmark — OpenBLAS core %s, %d BLAS threads, %d OpenMP threads",
   sl.blas_corename(), sl.blas_threads(), sl.num_threads and sl.num_threads() or -1))
-print(string.format("sgemm %dx%dx%d: %.1f GFLOP/s (%.2f ms)\n", n, n, n, gemm_rate, t_gemm * 1e3))
+print(string.format("sgemm (sl.matmul) %dx%dx%d: %.1f GFLOP/s (%.2f ms)\n", n, n, n, gemm_rate, t_gemm * 1e3))
 
 local pairs_ = quick and {{3, 16}, {64, 128}} or {{3, 16}, {64, 128}, {256, 256}}
 local ks = quick and {3, 7} or {3, 5, 7}
