@@ -16,8 +16,8 @@
 
 #include "sl_norm.h"
 
-/* Lets the compiler turn the activations' selects into blends (vectorisable); no behaviour
- * changes for finite inputs. */
+/* Lets the compiler turn the activations' selects into blends (vectorisable).  Results are
+ * unchanged; only floating-point exception flags, which nothing here reads, may differ. */
 #pragma GCC optimize ("no-trapping-math")
 
 static const char *act_names[SL_ACT_COUNT] = { "none", "relu", "gelu", "silu", "tanh" };
