@@ -202,7 +202,7 @@ describe("tokenize and evaluate-vqvae on a dataset file", function()
     for _, lv in ipairs(r.levels) do
       assert.is_number(lv.r2); assert.is_number(lv.utilisation); assert.is_number(lv.purity.ic_type)
     end
-    assert.is_truthy(r.families.arch)
+    assert.is_truthy(r.families.architecture)
     assert.is_number(r.topographic.pre)
     local text = ev.format(r)
     assert.matches("coarse", text)
