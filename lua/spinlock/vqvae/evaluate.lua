@@ -27,7 +27,14 @@ end
 function M.run(model, features, opts)
   opts = opts or {}
   local x = model:prepare(features, { prepared = opts.prepared })
-  if opts.rows then x = require("spinlock.vqvae.util").gather_rows(x, opts.rows) end
+  -- Codebook usage is a property of the codebook over the data: with a row subset (validation
+  -- rows), R², purity and topography are scored on the subset and usage on every row given.
+  local usage_tokens, usage_codes
+  if opts.rows then
+    usage_tokens = { model:get_tokens(x, { prepared = true }) }
+    usage_codes = model:get_category_codes(x, { prepared = true })
+    x = require("spinlock.vqvae.util").gather_rows(x, opts.rows)
+  end
   local N, L, C = x:size(1), model.levels, #model.categories
   local parts = model:run_inference(x)
   model:evaluate()
@@ -59,7 +66,8 @@ function M.run(model, features, opts)
     if not fam_cols[f] then fam_cols[f] = {}; fam_order[#fam_order + 1] = f end
     table.insert(fam_cols[f], j)
   end
-  local res = { n = N, levels = {}, families = {}, categories = {}, family_order = fam_order }
+  local res = { n = N, n_usage = usage_tokens and usage_tokens[1]:numel() or N, levels = {}, families = {},
+                categories = {}, family_order = fam_order }
   for i, c in ipairs(model.categories) do
     local cols = {}
     for j = 1, c.size do cols[j] = c.offset + j - 1 end
@@ -77,12 +85,13 @@ function M.run(model, features, opts)
     lv.r2 = metrics.r2(x, xh)
     lv.r2_cat = metrics.r2(x, xh_cat)
     local tokens = collect_idx(function(b) return b.tok_idx[l] end)
-    local u = metrics.usage(tokens, model.tok_q[l].num_codes)
+    local u = metrics.usage(usage_tokens and usage_tokens[l] or tokens, model.tok_q[l].num_codes)
     lv.utilisation, lv.perplexity, lv.used, lv.num_codes, lv.counts = u.utilisation, u.perplexity, u.used,
       model.tok_q[l].num_codes, u.counts
     local cu, cp = 0, 0
     for i = 1, C do
-      local ci = collect_idx(function(b) return b.cat_idx[i][l] end)
+      local ci = usage_codes and usage_codes:select(2, i):select(2, l):contiguous()
+                 or collect_idx(function(b) return b.cat_idx[i][l] end)
       local uc = metrics.usage(ci, model.cat_q[i][l].num_codes)
       cu, cp = cu + uc.utilisation, cp + uc.perplexity
     end
@@ -119,7 +128,7 @@ function M.format(r)
   local lines = {}
   local function add(...) lines[#lines + 1] = string.format(...) end
   local L = #r.levels
-  add("operators evaluated: %d", r.n)
+  add("operators evaluated: %d (codebook usage over %d)", r.n, r.n_usage)
   add("")
   add("%-8s %8s %8s %7s %11s %10s %11s", "level", "R2 tok", "R2 cat", "codes", "utilisation", "perplexity", "cat util")
   for _, lv in ipairs(r.levels) do
