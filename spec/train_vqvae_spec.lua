@@ -111,6 +111,26 @@ describe("train-vqvae loop", function()
     assert.are.equal(4, #lines_of(d .. "/history.jsonl"))
   end)
 
+  it("Ctrl-C (SIGINT) stops after the current batch and writes last.* for --resume", function()
+    if not sl.signals_install then pending("no signal support in this build"); return end
+    local ffi = require "ffi"
+    pcall(ffi.cdef, "int getpid(void); int kill(int pid, int sig);")
+    local cfg = {}
+    for k, v in pairs(CFG) do cfg[k] = v end
+    cfg.epochs = 6
+    local d = tmpdir()
+    local r = train.run { X = X, names = names, categories = cats, config = cfg, output = d, quiet = true,
+      on_epoch = function(rec) if rec.epoch == 2 then ffi.C.kill(ffi.C.getpid(), 2) end end }
+    sl.clear_interrupt()
+    assert.is_true(r.interrupted)
+    assert.are.equal(2, r.epochs_run)
+    assert.is_true(exists(d .. "/last.safetensors"))
+    assert.is_false(exists(d .. "/final_model.json"))
+    local rest = train.run { X = X, names = names, categories = cats, config = cfg, output = d, quiet = true,
+                             resume = d .. "/last" }
+    assert.are.equal(6, rest.epochs_run)
+  end)
+
   it("rejects unknown and invalid config keys with the fix in the message", function()
     local ok, err = pcall(train.resolve_config, { learning_rat = 1 })
     assert.is_false(ok)
@@ -188,6 +208,36 @@ describe("tokenize and evaluate-vqvae on a dataset file", function()
     local ok = pcall(tok.run, m, ds)
     assert.is_false(ok)
     tok.run(m, ds, nil, { force = true })
+  end)
+
+  it("the commands run end to end through the binary", function()
+    local exe = require("spinlock.paths").exe
+    local cfgfile = d .. "/cfg.yaml"
+    local f = assert(io.open(cfgfile, "w"))
+    f:write("model: {latent_dim: 4, category_codebook_sizes: [2, 4, 8], token_codebook_sizes: [4, 8, 16],\n",
+            "        group_hidden_dim: 16, group_embedding_dim: 8, decoder_hidden_dim: 32}\n",
+            "training: {epochs: 3, batch_size: 64}\n",
+            "data: {feature_families: [architecture, summary], min_categories: 2, max_clusters: 4}\n")
+    f:close()
+    local function run(cmd)
+      local p = io.popen(cmd .. " 2>&1; echo \"EXIT=$?\"")
+      local o = p:read("*a"); p:close()
+      return o, tonumber(o:match("EXIT=(%d+)%s*$"))
+    end
+    local o, code = run(string.format("%s train-vqvae --dataset %s --config %s --output %s/cli --quiet", exe, ds, cfgfile, d))
+    assert.are.equal(0, code, o)
+    assert.matches("validation R² by level", o)
+    o, code = run(string.format("%s evaluate-vqvae --checkpoint %s/cli/best_model", exe, d))
+    assert.are.equal(0, code, o)
+    assert.matches("rows: validation", o)
+    assert.matches("ic_type", o)
+    assert.is_true(exists(d .. "/cli/evaluation/evaluation.json"))
+    o, code = run(string.format("%s tokenize --checkpoint %s/cli --dataset %s --output %s/t.h5", exe, d, ds, d))
+    assert.are.equal(0, code, o)
+    assert.matches("tokenized 200 operators", o)
+    o, code = run(string.format("%s train-vqvae --config %s", exe, cfgfile))
+    assert.are.equal(1, code, o)
+    assert.matches("give the features to train on", o)
   end)
 
   it("evaluate reports R² per level, utilisation, purity and topography", function()
