@@ -88,8 +88,10 @@ function Model:prepare(features, opts)
   return x:contiguous()
 end
 
--- Inference in evaluation mode on prepared rows, in blocks (memory stays bounded for big N).
-function Model:run_inference(x, opts)
+-- Inference in evaluation mode on prepared rows, in blocks of opts.batch_size (4096).  With
+-- fn, calls fn(block_result, first_row, rows) per block and keeps nothing (memory stays bounded
+-- for big N); without, returns the list of block results.
+function Model:run_inference(x, opts, fn)
   opts = opts or {}
   local was = self.training
   self:evaluate()
@@ -99,32 +101,21 @@ function Model:run_inference(x, opts)
   for s = 1, N, bs do
     local n = math.min(bs, N - s + 1)
     local qo = self:infer(x:narrow(1, s, n))
-    parts[#parts + 1] = qo
+    if fn then fn(qo, s, n) else parts[#parts + 1] = qo end
   end
   self:train(was)
   return parts
-end
-
-local function idx_tensor(list_of_blocks, get, N)
-  local out = sl.empty({ N }, "int64")
-  local off = 1
-  for _, b in ipairs(list_of_blocks) do
-    local t = get(b)
-    out:narrow(1, off, t:numel()):copy(t)
-    off = off + t:numel()
-  end
-  return sl.sub(out, 1)    -- 0-based token ids, vocabulary [0, K_l)
 end
 
 -- get_tokens(features [, opts]) → one int64 [N] tensor per level (coarse, medium, fine for L = 3).
 function Model:get_tokens(features, opts)
   opts = opts or {}
   local x = self:prepare(features, opts)
-  local parts = self:run_inference(x, opts)
   local out = {}
-  for l = 1, self.levels do
-    out[l] = idx_tensor(parts, function(b) return b.tok_idx[l] end, x:size(1))
-  end
+  for l = 1, self.levels do out[l] = sl.empty({ x:size(1) }, "int64") end
+  self:run_inference(x, opts, function(qo, s, n)
+    for l = 1, self.levels do out[l]:narrow(1, s, n):copy(sl.sub(qo.tok_idx[l], 1)) end
+  end)
   return unpack(out)
 end
 
@@ -133,14 +124,15 @@ end
 function Model:get_category_codes(features, opts)
   opts = opts or {}
   local x = self:prepare(features, opts)
-  local parts = self:run_inference(x, opts)
   local N, C, L = x:size(1), #self.categories, self.levels
   local codes = sl.empty({ N, C, L }, "int64")
-  for i = 1, C do
-    for l = 1, L do
-      codes:select(2, i):select(2, l):copy(idx_tensor(parts, function(b) return b.cat_idx[i][l] end, N))
+  self:run_inference(x, opts, function(qo, s, n)
+    for i = 1, C do
+      for l = 1, L do
+        codes:narrow(1, s, n):select(2, i):select(2, l):copy(sl.sub(qo.cat_idx[i][l], 1))
+      end
     end
-  end
+  end)
   local names = {}
   for i, c in ipairs(self.categories) do names[i] = c.name end
   return codes, names
