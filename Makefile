@@ -16,7 +16,7 @@ PKGS    := luajit hdf5-serial openblas fftw3f libedit libpng
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 
-CFLAGS_BASE := -std=gnu11 -Wall -Wextra -Wno-unused-parameter -fopenmp -fPIC -march=$(ARCH) \
+CFLAGS_BASE := -std=gnu11 -Wall -Wextra -fopenmp -fPIC -march=$(ARCH) \
                -Iengine/core -Iengine/lua -I$(BUILD)/gen $(PKG_CFLAGS)
 SANFLAGS := -fsanitize=address,undefined
 ifeq ($(SAN),1)

@@ -10,7 +10,7 @@
 
 CUDA_HOME   ?= $(patsubst %/bin/nvcc,%,$(NVCC))
 CUDA_ARCHS  ?= -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90
-NVCC_FLAGS  := -O2 -std=c++17 -Xcompiler -fPIC,-Wall $(CUDA_ARCHS) -Iengine/core
+NVCC_FLAGS  := -O2 -std=c++17 -Xcompiler -fPIC,-Wall,-Wextra $(CUDA_ARCHS) -Iengine/core
 CUDA_LIBS   := -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart_static -ldl -lpthread -lrt -lstdc++
 CUDA_SRC    := $(wildcard engine/cuda/*.cu)
 CUDA_OBJ    := $(patsubst %.cu,$(BUILD)/obj/%.o,$(CUDA_SRC))

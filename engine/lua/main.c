@@ -624,9 +624,23 @@ static int repl(lua_State *L) {
     }
     print_values(L, base);
   }
+  /* End of input inside an unfinished statement: say why it was not run.  Piped input that
+   * ends mid-statement was cut short, so that is a failure (exit 1); at a terminal, Ctrl-D is
+   * just how one leaves.  Errors of complete statements do not change the exit status: a
+   * session goes on after them, as at the prompt. */
+  int code = 0;
+  if (chunk) {
+    if (luaL_loadbuffer(L, chunk, chunk_len, "=stdin") != 0) {
+      if (tty) printf("\n");
+      fprintf(stderr, "%s (input ended inside an unfinished statement; it was not run)\n", lua_tostring(L, -1));
+      fflush(stderr);
+      code = tty ? 0 : 1;
+    }
+    lua_pop(L, 1);
+  }
   free(chunk);
   if (tty) printf("\n");
-  return 0;
+  return code;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -641,7 +655,10 @@ static int run_chunks(lua_State *L, int argc, char **argv) {
   for (i = 1; i + 1 < argc && strcmp(argv[i], "-e") == 0; i += 2) {
     if (luaL_loadbuffer(L, argv[i + 1], strlen(argv[i + 1]), "=(command line)") != 0)
       return report(L, "spinlock");
-    if (docall(L, 0, 0) != 0) return report(L, "spinlock");
+    /* `...` holds the same extra arguments as arg[1..], like a script's */
+    luaL_checkstack(L, argc - last, "too many arguments");
+    for (int a = last; a < argc; a++) lua_pushstring(L, argv[a]);
+    if (docall(L, argc - last, 0) != 0) return report(L, "spinlock");
   }
   if (i < argc && strcmp(argv[i], "-e") == 0) return usage_error("spinlock", "-e needs a chunk of Lua code");
   return 0;
