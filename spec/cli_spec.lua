@@ -254,6 +254,16 @@ describe("backend probe", function()
     end
   end)
 
+  it("starts with OMP_WAIT_POLICY=passive unless the user set a policy", function()
+    local code = "-e 'print(os.getenv(\"OMP_WAIT_POLICY\"))'"
+    local clean = "env -u OMP_WAIT_POLICY -u SPINLOCK_REEXEC"
+    assert.are.equal("passive\n", (spinlock(code, { env = clean })))
+    assert.are.equal("active\n", (spinlock(code, { env = clean .. " OMP_WAIT_POLICY=active" })))
+    -- the re-exec keeps the arguments and stdin
+    local out, _, rc = spinlock("-e 'local a, b = ... print(a, b, io.read(\"*l\"))' a 'b c'", { env = clean, stdin = "line\n" })
+    assert.are.same({ "a\tb c\tline\n", 0 }, { out, rc })
+  end)
+
   it("does not run OpenBLAS on its Prescott fallback where AVX2 exists", function()
     local core = require("spinlock").backend_info().blas_core
     assert.are.equal("string", type(core))
