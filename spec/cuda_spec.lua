@@ -373,7 +373,7 @@ describe("cuda backend #cuda", function()
 
   describe("generate pipeline", function()
     it("a tiny generate on cuda matches cpu", function()
-      pending("the operator/generate pipeline has no backend hook yet (no engine/core/sl_operator.h on main); "
+      pending("the operator module (engine/core/sl_operator.h) has no CUDA path yet: forward and rollouts need CPU tensors; "
               .. "see docs/cuda.md, 'Operator rollouts'")
     end)
   end)
