@@ -42,7 +42,7 @@ $(FAKECUDA): engine/cuda/dev/fake_backend.c engine/core/sl_backend.h engine/core
 	$(CC) $(ALL_CFLAGS) -shared -o $@ $<
 
 test-fakecuda: $(BUILD)/spinlock $(FAKECUDA)
-	SPINLOCK_CUDA_PLUGIN=$(abspath $(FAKECUDA)) SPINLOCK_FAKE_CUDA=1 ./$(BUILD)/spinlock run /usr/bin/busted --tags=cuda spec/cuda_spec.lua
+	SPINLOCK_CUDA_PLUGIN=$(abspath $(FAKECUDA)) SPINLOCK_FAKE_CUDA=1 ./$(BUILD)/spinlock run /usr/bin/busted --tags=cuda --exclude-tags=slow spec/cuda_spec.lua
 
 # The bundle a GPU machine needs for bench/cuda_check.sh (it lacks LuaJIT, HDF5, OpenBLAS, FFTW):
 # dist/spinlock compressed to fit the device tool's 64 MiB carry limit.
