@@ -90,7 +90,7 @@ function M.check(spec, where)
   end
   return { name = name, family = family, fn = spec.fn, names = names,
            formula = spec.formula or "custom Lua formula", meaning = spec.meaning or "",
-           category = spec.category or "custom", source = spec.source or "custom" }
+           category = spec.category or "custom", source = spec.source or "custom", _checked = true }
 end
 
 --- features.register{...}: adds a formula (to the file being loaded, else process-wide)

@@ -235,7 +235,7 @@ function M.new(cfg, dims)
       if type(x) == "string" then
         for _, e in ipairs(custom.load_file(x)) do customs[#customs + 1] = e end
       else
-        customs[#customs + 1] = x.fn and x.names and x or custom.check(x)
+        customs[#customs + 1] = x._checked and x or custom.check(x)
       end
     end
   end
