@@ -26,6 +26,12 @@ else
 endif
 CFLAGS  ?=
 LDFLAGS ?=
+# DIST=1: the binary looks for its shared libraries in $ORIGIN/lib first (make dist).  DT_RPATH
+# (not RUNPATH, hence --disable-new-dtags) so that it also covers the libraries' own
+# dependencies and modules dlopen()ed later (lyaml's yaml.so → libyaml).
+DIST    ?= 0
+comma   := ,
+LINK_RPATH := $(if $(filter 1,$(DIST)),-Wl$(comma)--disable-new-dtags$(comma)-rpath$(comma)'$$ORIGIN/lib')
 ALL_CFLAGS := $(CFLAGS_BASE) $(OPT) $(CFLAGS)
 LIBS := $(PKG_LIBS) -lfftw3f_omp -lfftw3f -fopenmp -ldl -lm -lpthread -Wl,-E
 
@@ -34,7 +40,7 @@ LUA_SRC  := $(wildcard engine/lua/*.c)
 OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(CORE_SRC) $(LUA_SRC))
 DEP := $(OBJ:.o=.d)
 
-.PHONY: all test test-asan bench dist install lint clean cuda
+.PHONY: all test test-asan bench dist install lint clean cuda demo valgrind
 all: lint $(BUILD)/spinlock $(if $(filter 1,$(CUDA)),cuda)
 
 $(BUILD)/gen/sl_modules.h: $(LUA_SRC) Makefile
@@ -51,7 +57,7 @@ $(BUILD)/obj/%.o: %.c
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/spinlock: $(OBJ)
-	$(CC) $(OBJ) -o $@ $(LDFLAGS) $(LIBS) $(if $(filter 1,$(SAN)),$(SANFLAGS))
+	$(CC) $(OBJ) -o $@ $(LDFLAGS) $(LINK_RPATH) $(LIBS) $(if $(filter 1,$(SAN)),$(SANFLAGS))
 
 # The layer rule of DESIGN.md: the core and the CUDA kernels never see Lua.
 lint:
@@ -66,10 +72,46 @@ test-asan:
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	  SPINLOCK_SANITIZED=1 ./build-asan/spinlock run /usr/bin/busted
 
+# The main job (README): until the pipeline lands, a tour of the engine.
+demo: all
+	./$(BUILD)/spinlock demo
+
+# Memory-checks a smoke script and the demo.  Uses the dist build (x86-64-v3: valgrind cannot
+# decode AVX-512, which -march=native may emit) with OpenBLAS pinned to AVX2 kernels.  No
+# suppressions are needed so far; add a file under tools/valgrind/ if LuaJIT ever needs one.
+VALGRIND := OPENBLAS_CORETYPE=Haswell OMP_NUM_THREADS=2 valgrind -q --error-exitcode=99 \
+            --leak-check=full --errors-for-leak-kinds=definite
+valgrind:
+	$(MAKE) BUILD=build-dist ARCH=x86-64-v3 DIST=1 CUDA=0 build-dist/spinlock
+	$(VALGRIND) ./build-dist/spinlock run tools/valgrind/smoke.lua
+	$(VALGRIND) ./build-dist/spinlock demo > /dev/null
+
+# make install PREFIX=/opt/spinlock [DESTDIR=...]: bin/spinlock, share/spinlock/{lua,recipes,
+# configs,docs}, lib/spinlock/libspinlock_cuda.so (where main.c and backend.c look for them).
+PREFIX  ?= /usr/local
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/spinlock
+	install -m 755 $(BUILD)/spinlock $(DESTDIR)$(PREFIX)/bin/spinlock
+	for d in lua recipes configs docs; do \
+	  rm -rf $(DESTDIR)$(PREFIX)/share/spinlock/$$d; \
+	  if [ -d $$d ]; then cp -R $$d $(DESTDIR)$(PREFIX)/share/spinlock/; fi; \
+	done
+	if [ -f $(BUILD)/libspinlock_cuda.so ]; then \
+	  install -D -m 755 $(BUILD)/libspinlock_cuda.so $(DESTDIR)$(PREFIX)/lib/spinlock/libspinlock_cuda.so; fi
+
+# make dist: dist/spinlock/, a folder that runs on x86-64-v3 machines without the -dev
+# packages: portable build with $ORIGIN rpath, Lua tree, plugin, bundled non-glibc libraries
+# and their licences; then checks it in a scrubbed environment (tools/dist.sh).
+dist:
+	$(MAKE) BUILD=build-dist ARCH=x86-64-v3 DIST=1 all
+	tools/dist.sh build-dist dist/spinlock
+
 bench: all
 	./$(BUILD)/spinlock run bench/run_all.lua
 
 clean:
-	rm -rf build build-asan dist
+	rm -rf build build-asan build-dist dist
+
+include engine/cuda/cuda.mk
 
 -include $(DEP)
