@@ -482,4 +482,32 @@ function Extractor:extract(a)
   return out
 end
 
+--- markdown([config_path [, dims]]) -> text of docs/features.md for that experiment config
+-- (default: the reference baseline, configs/experiments/baseline_10k.yaml), every family on.
+M.DOC_CONFIG = "configs/experiments/baseline_10k.yaml"
+function M.markdown(config_path, dims)
+  config_path = config_path or M.DOC_CONFIG
+  local config = require "spinlock.config"
+  local cfg = config.load(config_path, nil, { warn = false })
+  local fc = fconfig.from(cfg)
+  local sec = {}
+  for k, v in pairs(fc) do sec[k] = v end
+  for _, fam in ipairs(M.FAMILIES) do sec[fam] = true end
+  sec.custom = {}
+  local grid = config.parameter(cfg, "grid_size")
+  dims = dims or {}
+  local d = {
+    M = dims.M or cfg.simulation.num_realizations, T = dims.T or cfg.simulation.num_timesteps, C = 3,
+    G = dims.G or (grid and grid.choices and grid.choices[1]) or config.UNSAMPLED_DEFAULTS.grid_size,
+    parameters = config.parameters(cfg), modules = dims.modules,
+  }
+  local saved = custom.registered()
+  custom.clear()
+  local ok, fx = pcall(M.new, { features = sec, parameters = cfg.parameters }, d)
+  for _, e in ipairs(saved) do custom.register(e) end
+  if not ok then error(fx, 0) end
+  return registry.markdown(fx, { config = config_path, dims = fmt("M=%d, T=%d, C=%d, G=%d, P=%d parameters",
+    d.M, d.T, d.C, d.G, #d.parameters) })
+end
+
 return M

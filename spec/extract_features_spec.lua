@@ -1,0 +1,120 @@
+-- spinlock extract-features / spinlock.features.dataset: recompute families of a file in place.
+-- Uses the FAKE catalogs of spec/support so the file logic is checked without the real kernels.
+local sl = require "spinlock"
+local ds = require "spinlock.features.dataset"
+local custom = require "spinlock.features.custom"
+local make_fakes = dofile("spec/support/fake_feature_catalogs.lua")
+
+local N, M_, T, C, G = 3, 2, 4, 3, 8
+local tmp = {}
+local function tmpname(ext)
+  local p = os.tmpname() .. (ext or ".h5")
+  tmp[#tmp + 1] = p
+  return p
+end
+teardown(function() for _, p in ipairs(tmp) do os.remove(p) end end)
+
+local function msg(e) return type(e) == "table" and tostring(e.msg or e) or tostring(e) end
+
+-- a small dataset file as the generator writes it (trajectories stored, old features present)
+local function make_file(with_traj)
+  local p = tmpname()
+  local f = sl.h5.open(p, "w")
+  if with_traj ~= false then
+    f:create_dataset("outputs/trajectories", { shape = { N, M_, T, C, G, G }, dtype = "float16", chunks = { 1, M_, T, C, G, G } })
+    f:write("outputs/trajectories", sl.Generator(21):normal({ N, M_, T, C, G, G }))
+  end
+  f:create_dataset("features/summary", { shape = { N, 5 } })
+  f:set_attr("features/summary", "feature_names", { "a", "b", "c", "d", "e" })
+  f:create_group("metadata")
+  f:close()
+  return p
+end
+
+describe("extract-features", function()
+  it("replaces summary and temporal in place with names and quality masks", function()
+    local p = make_file()
+    local fakes = make_fakes()
+    local res = ds.extract_file(p, { modules = fakes, progress = false })
+    assert.same({ "summary", "temporal" }, res.families)
+    assert.same({ N, 511 }, res.shapes.summary)
+    local f = sl.h5.open(p, "r")
+    local info = f:info("features/summary")
+    assert.same({ N, 511 }, info.shape)
+    assert.equal("float32", info.dtype)
+    local names = f:attr("features/summary", "feature_names")
+    assert.equal(511, #names)
+    assert.equal("fake_spatial_01_tmean", names[1])
+    assert.same({ N, M_, T, 68 }, f:info("features/temporal").shape)
+    assert.equal("variance", f:attr("features/temporal", "feature_names")[1])
+    assert.equal("uint8", f:info("features/summary_quality").dtype)
+    assert.same({ N, 511 }, f:info("features/summary_quality").shape)
+    -- row 2 equals a direct extraction of the stored (float16) trajectory
+    local traj = f:read("outputs/trajectories", { 2 }, { 1 }):select(1, 1)
+    local want = require("spinlock.features").new({ features = { ic = false, nop = false } },
+      { M = M_, T = T, G = G, modules = make_fakes() }):extract { traj = traj }
+    local got = f:read("features/summary", { 2 }, { 1 }):select(1, 1):totable()
+    local w = want.summary:totable()
+    for i = 1, #w do
+      assert.is_true((w[i] ~= w[i] and got[i] ~= got[i]) or math.abs(w[i] - got[i]) <= 1e-5 * (1 + math.abs(w[i])), names[i])
+    end
+    local q = f:read("features/summary_quality"):totable()
+    assert.equal(1, q[1][511])   -- sensitivity: no operator in post-hoc extraction
+    assert.equal(0, q[1][1])
+    f:close()
+  end)
+
+  it("extracts only the families asked for, with custom formulas appended", function()
+    local p = make_file()
+    local lua = tmpname(".lua")
+    local fh = assert(io.open(lua, "w"))
+    fh:write('register{ name = "peak_abs", fn = function(traj) return traj:abs():amax() end }\n')
+    fh:close()
+    ds.extract_file(p, { modules = make_fakes(), progress = false, families = "sdf", features = { lua } })
+    local f = sl.h5.open(p, "r")
+    assert.is_false(f:exists("features/temporal"))
+    local names = f:attr("features/summary", "feature_names")
+    assert.equal("peak_abs", names[512])
+    local traj = f:read("outputs/trajectories", { 3 }, { 1 })
+    assert.near(traj:abs():amax(), f:read("features/summary", { 3, 512 }, { 1, 1 }):item(), 1e-6)
+    f:close()
+    custom.clear()
+  end)
+
+  it("refuses a file without trajectories, saying how to get them", function()
+    local p = make_file(false)
+    local ok, e = pcall(ds.extract_file, p, { modules = make_fakes(), progress = false })
+    assert.is_false(ok)
+    assert.matches("has no stored trajectories", msg(e))
+    assert.matches("store_trajectories: true", msg(e))
+    -- the same through the command line: a user error, exit code 1, no traceback
+    local out = tmpname(".txt")
+    local rc = os.execute(string.format("./build/spinlock extract-features --dataset %s > %s 2>&1", p, out))
+    local text = assert(io.open(out)):read("*a")
+    assert.is_true(rc ~= 0 and rc ~= true)
+    assert.matches("spinlock extract%-features: error: .*store_trajectories: true", text)
+    assert.is_nil(text:find("traceback"))
+  end)
+
+  it("names unknown families with a suggestion, and missing files", function()
+    local ok, e = pcall(ds.parse_families, "summary,temporl")
+    assert.is_false(ok)
+    assert.matches("unknown family 'temporl' %(did you mean 'temporal'%?%)", msg(e))
+    assert.same({ "summary", "temporal" }, ds.parse_families("sdf, td,summary"))
+    ok, e = pcall(ds.extract_file, "/nonexistent/x.h5", {})
+    assert.matches("not found", msg(e))
+  end)
+
+  it("reports a failing custom formula with its name and the operator, and leaves the file closed", function()
+    local p = make_file()
+    local lua = tmpname(".lua")
+    local fh = assert(io.open(lua, "w"))
+    fh:write('register{ name = "fails_on_2", fn = function(traj) if traj:mean() ~= traj:mean() or true then error("bad value") end end }\n')
+    fh:close()
+    local ok, e = pcall(ds.extract_file, p, { modules = make_fakes(), progress = false, features = { lua } })
+    assert.is_false(ok)
+    assert.matches("custom feature 'fails_on_2' .* failed on operator 1: .*bad value", msg(e))
+    local f = sl.h5.open(p, "r+")   -- not locked: the extractor closed it
+    f:close()
+  end)
+end)
