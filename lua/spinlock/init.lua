@@ -9,6 +9,9 @@ for k, v in pairs(core) do sl[k] = v end
 local Tensor_mt = core._tensor_mt
 sl.Tensor = { methods = Tensor_mt.__methods, metatable = Tensor_mt }
 
+-- User mistakes: raise an error the binary reports without a traceback (docs/cli.md).
+function sl.user_error(fmt, ...) return require("spinlock.cli").user_error(fmt, ...) end
+
 -- Pretty printer (torch style), installed over the C fallback.
 Tensor_mt.__tostring = function(t) return require("spinlock.tensor_print").format(t) end
 

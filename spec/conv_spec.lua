@@ -1,0 +1,167 @@
+-- conv2d against a naive direct convolution written here in Lua: every algorithm forced
+-- explicitly (and auto), zero and circular padding, with and without bias, contiguous and
+-- strided inputs, 1x1 kernels, kernels larger than the grid, workspace reuse (including weights
+-- changed in place between calls), writing into `out`, and argument errors.
+local sl = require "spinlock"
+
+local seed = 4242
+local function rnd()
+  seed = (seed * 1103515245 + 12345) % 2147483648
+  return seed / 1073741824 - 1
+end
+
+local function rand(shape)
+  local n, v = 1, {}
+  for _, s in ipairs(shape) do n = n * s end
+  for i = 1, n do v[i] = rnd() end
+  return sl.tensor(v):view(shape)
+end
+
+-- out[b,co,y,x] = bias[co] + sum w[co,ci,ky,kx] * xpad[b,ci,y+ky-r,x+kx-r]   (0-based)
+local function ref_conv(x, w, bias, circular)
+  local B, C, H, W = x:size(1), x:size(2), x:size(3), x:size(4)
+  local O, k = w:size(1), w:size(3)
+  local r = (k - 1) / 2
+  local xv, wv = x:contiguous():tolist(), w:contiguous():tolist()
+  local bv = bias and bias:tolist()
+  local out = {}
+  for b = 0, B - 1 do
+    for co = 0, O - 1 do
+      for y = 0, H - 1 do
+        for xx = 0, W - 1 do
+          local s = bv and bv[co + 1] or 0
+          for ci = 0, C - 1 do
+            for ky = 0, k - 1 do
+              local sy = y + ky - r
+              if circular then sy = sy % H end
+              if sy >= 0 and sy < H then
+                for kx = 0, k - 1 do
+                  local sx = xx + kx - r
+                  if circular then sx = sx % W end
+                  if sx >= 0 and sx < W then
+                    s = s + wv[((co * C + ci) * k + ky) * k + kx + 1] * xv[((b * C + ci) * H + sy) * W + sx + 1]
+                  end
+                end
+              end
+            end
+          end
+          out[#out + 1] = s
+        end
+      end
+    end
+  end
+  return out
+end
+
+local function assert_close(expected, got, tol, what)
+  assert.are.equal(#expected, #got, what .. ": element count")
+  local worst, at = 0, 1
+  for i = 1, #expected do
+    local d = math.abs(expected[i] - got[i])
+    if d > worst then worst, at = d, i end
+  end
+  assert(worst <= tol, string.format("%s: max abs diff %.3g at %d (expected %g, got %g)",
+    what, worst, at, expected[at], got[at]))
+end
+
+local ALGOS = { "direct", "im2col", "fft", "fftrow", "auto" }
+
+local function check_all(x, w, bias, padding, what)
+  local ref = ref_conv(x, w, bias, padding == "circular")
+  for _, algo in ipairs(ALGOS) do
+    local y, used = sl.conv2d(x, w, bias, { padding = padding, algo = algo })
+    assert.are.same({x:size(1), w:size(1), x:size(3), x:size(4)}, y:shape())
+    if algo ~= "auto" then assert.are.equal(algo, used) end
+    assert_close(ref, y:tolist(), 2e-5 * (1 + x:size(2) * w:size(3) ^ 2),
+      string.format("%s, %s padding, algo %s", what, padding, algo))
+  end
+end
+
+describe("conv2d", function()
+  it("matches the naive convolution for every algorithm, padding and bias", function()
+    local shapes = {
+      -- B, Cin, Cout, H, W, k
+      {2, 3, 4, 6, 5, 3},
+      {1, 2, 3, 7, 7, 5},
+      {3, 1, 2, 5, 8, 7},
+      {1, 4, 5, 4, 4, 1},
+    }
+    for _, s in ipairs(shapes) do
+      local x, w = rand({s[1], s[2], s[4], s[5]}), rand({s[3], s[2], s[6], s[6]})
+      local bias = rand({s[3]})
+      for _, padding in ipairs({"zeros", "circular"}) do
+        check_all(x, w, nil, padding, table.concat(s, "x") .. " no bias")
+        check_all(x, w, bias, padding, table.concat(s, "x") .. " bias")
+      end
+    end
+  end)
+
+  it("takes strided (non-contiguous) inputs and weights", function()
+    local xs = rand({2, 5, 3, 6}):permute(1, 3, 4, 2)          -- [2,3,6,5] with channels strided
+    local ws = rand({4, 3, 5, 5}):narrow(3, 2, 3):narrow(4, 2, 3)  -- [4,3,3,3] window of a 5x5
+    assert.is_false(xs:is_contiguous())
+    assert.is_false(ws:is_contiguous())
+    check_all(xs, ws, rand({4}):slice(1, 1, 4), "zeros", "strided")
+    check_all(xs, ws, nil, "circular", "strided")
+  end)
+
+  it("wraps kernels larger than the grid with circular padding", function()
+    local x, w = rand({1, 2, 3, 2}), rand({2, 2, 5, 5})
+    check_all(x, w, nil, "circular", "k > grid")
+    check_all(x, w, nil, "zeros", "k > grid")
+  end)
+
+  it("reuses a workspace and never returns stale FFT weight spectra", function()
+    local ws = sl.conv2d_workspace()
+    local x, w = rand({2, 3, 8, 8}), rand({4, 3, 3, 3})
+    local ref = ref_conv(x, w, nil, false)
+    for _ = 1, 2 do
+      assert_close(ref, sl.conv2d(x, w, nil, {algo = "fft", workspace = ws}):tolist(), 1e-4, "ws reuse")
+    end
+    assert.is_true(ws:bytes() > 0)
+    w:set(5, 1, 1, 2, 2)                 -- change the weights in place
+    local ref2 = ref_conv(x, w, nil, false)
+    assert_close(ref2, sl.conv2d(x, w, nil, {algo = "fft", workspace = ws}):tolist(), 1e-4, "after change")
+    assert_close(ref2, sl.conv2d(x, w, nil, {algo = "im2col", workspace = ws}):tolist(), 1e-4, "im2col ws")
+    ws:clear()
+    assert.are.equal(0, ws:bytes())
+    ws:free()
+    assert.has_error(function() sl.conv2d(x, w, nil, {workspace = ws}) end)
+  end)
+
+  it("writes into a given output tensor", function()
+    local x, w, b = rand({1, 2, 5, 5}), rand({3, 2, 3, 3}), rand({3})
+    local out = sl.zeros(1, 3, 5, 5)
+    local y = sl.conv2d(x, w, b, {out = out, algo = "im2col"})
+    assert.is_true(rawequal(y, out))
+    assert_close(ref_conv(x, w, b, false), out:tolist(), 1e-5, "out")
+    local ok, err = pcall(sl.conv2d, x, w, b, {out = sl.zeros(1, 3, 5, 4)})
+    assert.is_false(ok)
+    assert.truthy(err:find("[1,3,5,5]", 1, true), err)
+  end)
+
+  it("reports bad arguments clearly", function()
+    local x = sl.zeros(1, 3, 4, 4)
+    local function err_of(...) local ok, e = pcall(sl.conv2d, ...) assert.is_false(ok) return e end
+    local e = err_of(x, sl.zeros(2, 4, 3, 3))
+    assert.truthy(e:find("4 input channels", 1, true) and e:find("[1,3,4,4]", 1, true), e)
+    e = err_of(x, sl.zeros(2, 3, 2, 2))
+    assert.truthy(e:find("odd k", 1, true), e)
+    e = err_of(sl.zeros(3, 4, 4), sl.zeros(2, 3, 3, 3))
+    assert.truthy(e:find("4-D", 1, true) and e:find("[3,4,4]", 1, true), e)
+    e = err_of(x, sl.zeros(2, 3, 3, 3), sl.zeros(3))
+    assert.truthy(e:find("bias must be [2]", 1, true), e)
+    e = err_of(x:double(), sl.zeros(2, 3, 3, 3))
+    assert.truthy(e:find("float32", 1, true) and e:find("float64", 1, true), e)
+    e = err_of(x, sl.zeros(2, 3, 3, 3), nil, {padding = "reflect"})
+    assert.truthy(e:find("unknown padding 'reflect'", 1, true), e)
+    e = err_of(x, sl.zeros(2, 3, 3, 3), nil, {algo = "winograd"})
+    assert.truthy(e:find("unknown algo 'winograd'", 1, true), e)
+  end)
+
+  it("exposes the auto choice", function()
+    assert.are.equal("im2col", sl.conv2d_choose(3, 64, 64, 64, 64, 1))
+    local a = sl.conv2d_choose(3, 64, 128, 64, 64, 7, "zeros", true)
+    assert.truthy(a == "fft" or a == "im2col")
+  end)
+end)
