@@ -23,9 +23,7 @@ local M = {}
 local fmt = string.format
 
 local function user_error(msg)
-  local ok, cli = pcall(require, "spinlock.cli")
-  if ok and type(cli) == "table" and cli.user_error then cli.user_error("%s", msg) end
-  error(msg, 0)
+  require("spinlock").user_error("%s", msg)
 end
 M.user_error = user_error
 

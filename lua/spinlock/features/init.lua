@@ -188,9 +188,12 @@ local DERIVED = {
     meaning = "how fast the state changes per step; 0 = frozen dynamics",
     fn = function(traj, Mr, T, C, G)
       local out = sl.zeros({ Mr, T }, "float32")
-      if T > 1 then
-        local d = traj:narrow(2, 2, T - 1) - traj:narrow(2, 1, T - 1)
-        out:narrow(2, 2, T - 1):copy(d:norm(2, { 3, 4, 5 }) / math.sqrt(C * G * G))
+      -- frame differences in blocks of frames: the temporary stays a fraction of the trajectory
+      local step = 32
+      for t0 = 2, T, step do
+        local len = math.min(step, T - t0 + 1)
+        local d = traj:narrow(2, t0, len) - traj:narrow(2, t0 - 1, len)
+        out:narrow(2, t0, len):copy(d:norm(2, { 3, 4, 5 }) / math.sqrt(C * G * G))
       end
       return out
     end,
