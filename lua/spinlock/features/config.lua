@@ -204,12 +204,17 @@ end
 local function check_module_options(errs, path, v, module_name, modules)
   if not is_map(v) then errs:add(path, "expected a mapping of options, found " .. describe(v)); return {} end
   local mod = modules and modules[module_name]
-  local valid = mod and mod.config_keys or {}
+  -- categories are set by features.summary.categories / features.temporal.categories only
+  local valid = {}
+  for _, k in ipairs(mod and mod.config_keys or {}) do if k ~= "categories" then valid[#valid + 1] = k end end
   local out = {}
   for _, k in ipairs(keys_of(v)) do
     local ok = false
     for _, x in ipairs(valid) do if x == k then ok = true end end
-    if ok then out[k] = copy(v[k]) else errs:unknown(path, k, #valid > 0 and valid or { "(none)" }) end
+    if ok then out[k] = copy(v[k])
+    elseif k == "categories" then
+      errs:add(path .. ".categories", "categories are chosen with features.summary.categories (or features.temporal.categories)")
+    else errs:unknown(path, k, #valid > 0 and valid or { "(none)" }) end
   end
   if mod and mod.check_config and next(out) then
     local msg = mod.check_config(out)
@@ -247,8 +252,18 @@ end
 -- `section` is the raw `features` mapping (YAML document or Lua table), nil for defaults, or an
 -- already normalised table (returned unchanged).  opts.source names the file in errors;
 -- opts.modules = {frame=, trajectory=, initial=, architecture=} for option checks.
+local function real_modules()
+  local mods = {}
+  for _, n in ipairs({ "frame", "trajectory", "initial", "architecture" }) do
+    local ok, m = pcall(require, "spinlock.features." .. n)
+    if ok then mods[n] = m end
+  end
+  return mods
+end
+
 function M.normalize(section, opts)
   opts = opts or {}
+  if opts.modules == nil then opts = { source = opts.source, modules = real_modules() } end
   if type(section) == "table" and section._normalized then return section end
   local errs = new_errs(opts.source)
   local out = { _normalized = true, initial = true, architecture = true, summary = true, temporal = true,

@@ -459,7 +459,9 @@ end
 function Extractor:extract(a)
   local out, quality = {}, {}
   local r = self.registries
-  local ctx = { operator = a.operator, op_index = a.op_index, seed = a.seed or self.seed }
+  local ic = a.ic
+  if sl.is_tensor(ic) and ic:dim() == 4 then ic = ic:select(1, 1) end
+  local ctx = { operator = a.operator, op_index = a.op_index, seed = a.seed or self.seed, ic = ic }
   if r.summary or r.temporal then
     check_tensor(a.traj, "traj", { self.M, self.T, self.C, self.G, self.G })
     local traj = a.traj:float():contiguous()
