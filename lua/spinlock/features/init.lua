@@ -499,20 +499,34 @@ function M.markdown(config_path, dims)
   for k, v in pairs(fc) do sec[k] = v end
   for _, fam in ipairs(M.FAMILIES) do sec[fam] = true end
   sec.custom = {}
-  local grid = config.parameter(cfg, "grid_size")
   dims = dims or {}
+  -- families whose catalog module is not in this build are left out and named in the page
+  local mods = load_modules(dims.modules)
+  local missing = {}
+  if not mods.frame then
+    missing[#missing + 1] = "frame (per-frame SUMMARY categories, TEMPORAL)"
+    for _, c in ipairs(fconfig.FRAME_CATEGORIES) do sec.options.summary.categories[c] = false end
+    sec.temporal = false
+  end
+  if not mods.trajectory then
+    missing[#missing + 1] = "trajectory (per-trajectory SUMMARY categories)"
+    for _, c in ipairs(fconfig.TRAJ_CATEGORIES) do sec.options.summary.categories[c] = false end
+  end
+  if not mods.initial then missing[#missing + 1] = "initial (INITIAL)"; sec.initial = false end
+  if not mods.architecture then missing[#missing + 1] = "architecture (ARCHITECTURE)"; sec.architecture = false end
+  local grid = config.parameter(cfg, "grid_size")
   local d = {
     M = dims.M or cfg.simulation.num_realizations, T = dims.T or cfg.simulation.num_timesteps, C = 3,
     G = dims.G or (grid and grid.choices and grid.choices[1]) or config.UNSAMPLED_DEFAULTS.grid_size,
-    parameters = config.parameters(cfg), modules = dims.modules,
+    parameters = config.parameters(cfg), modules = mods,
   }
   local saved = custom.registered()
   custom.clear()
   local ok, fx = pcall(M.new, { features = sec, parameters = cfg.parameters }, d)
   for _, e in ipairs(saved) do custom.register(e) end
   if not ok then error(fx, 0) end
-  return registry.markdown(fx, { config = config_path, dims = fmt("M=%d, T=%d, C=%d, G=%d, P=%d parameters",
-    d.M, d.T, d.C, d.G, #d.parameters) })
+  return registry.markdown(fx, { config = config_path, missing = missing,
+    dims = fmt("M=%d, T=%d, C=%d, G=%d, P=%d parameters", d.M, d.T, d.C, d.G, #d.parameters) })
 end
 
 return M

@@ -89,6 +89,11 @@ function M.markdown(fx, info)
   w("")
   w("Generated for `%s` (%s).", info.config or "the default configuration", info.dims or "")
   w("")
+  if info.missing and #info.missing > 0 then
+    w("**Not in this build** (their catalog modules are missing, so their columns are not listed):")
+    for _, m in ipairs(info.missing) do w("- %s", m) end
+    w("")
+  end
   local schema = fx:schema()
   w("| family | shape per operator | columns | granularity |")
   w("|---|---|---|---|")
