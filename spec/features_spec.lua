@@ -312,6 +312,28 @@ describe("features: configuration", function()
     assert.matches("x.yaml: invalid features configuration %(2 problems%)", err_of { summry = true, td = 1 })
   end)
 
+  it("round-trips through to_section, also as canonical JSON text", function()
+    local f = fconfig.normalize { sdf = { categories = { nonlinear = true, physics = false }, realization_aggregation = { "mean", "max" } },
+                                  td = { derived = { "variance", "mean" } }, nop = false, custom = { "a.lua" } }
+    local sec = fconfig.to_section(f)
+    assert.same(f, fconfig.normalize(sec))
+    local config = require "spinlock.config"
+    local json = config._json_value(sec)
+    local yaml = require "spinlock.yaml"
+    assert.same(f, fconfig.normalize(yaml.load(json, "j.json")))
+    assert.same(fconfig.normalize(nil), fconfig.normalize(yaml.load(config._json_value(fconfig.to_section(nil)), "d.json")))
+  end)
+
+  it("reports each problem through opts.report (for the experiment config loader)", function()
+    local got = {}
+    local f = fconfig.normalize({ summry = true, summary = { categories = { spatail = false } } },
+      { report = function(p, m) got[#got + 1] = p .. " | " .. m end })
+    table.sort(got)   -- a Lua table has no key order (YAML sections report in file order)
+    assert.same({ "features.summary.categories.spatail | unknown key (did you mean 'features.summary.categories.spatial'?)",
+                  "features.summry | unknown key (did you mean 'features.summary'?)" }, got)
+    assert.is_true(f.summary)
+  end)
+
   it("accepts category lists, enabled flags and the guide's aliases", function()
     local f = fconfig.normalize { sdf = { enabled = true, categories = { "spatial", "temporal" } }, td = false, nop = { enabled = false } }
     assert.is_true(f.summary); assert.is_false(f.temporal); assert.is_false(f.architecture)

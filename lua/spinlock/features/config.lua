@@ -79,7 +79,7 @@ local function keys_of(t)
     if info and info.keys then return yaml.keys(t) end
   end
   local ks = {}
-  for k in pairs(t) do ks[#ks + 1] = k end
+  for k in pairs(t) do if k ~= "__order" then ks[#ks + 1] = k end end
   table.sort(ks, function(a, b) return tostring(a) < tostring(b) end)
   return ks
 end
@@ -122,8 +122,11 @@ end
 
 local Errs = {}
 Errs.__index = Errs
-local function new_errs(source) return setmetatable({ source = source, list = {} }, Errs) end
-function Errs:add(path, msg) self.list[#self.list + 1] = fmt("'%s': %s", path, msg) end
+local function new_errs(source, report) return setmetatable({ source = source, list = {}, report = report }, Errs) end
+function Errs:add(path, msg)
+  if self.report then self.report(path, msg); return end
+  self.list[#self.list + 1] = fmt("'%s': %s", path, msg)
+end
 function Errs:unknown(path, key, valid)
   local hint = M.suggest(key, valid)
   self:add(path .. "." .. tostring(key), "unknown key" .. (hint and fmt(" (did you mean '%s.%s'?)", path, hint)
@@ -263,15 +266,16 @@ end
 
 function M.normalize(section, opts)
   opts = opts or {}
-  if opts.modules == nil then opts = { source = opts.source, modules = real_modules() } end
+  if opts.modules == nil then opts = { source = opts.source, report = opts.report, modules = real_modules() } end
   if type(section) == "table" and section._normalized then return section end
-  local errs = new_errs(opts.source)
+  local errs = new_errs(opts.source, opts.report)
   local out = { _normalized = true, initial = true, architecture = true, summary = true, temporal = true,
                 options = default_options(), custom = {} }
   if section == nil or section == NULL then return out end
   if not is_map(section) then
     errs:add("features", "expected a mapping, found " .. describe(section))
     errs:raise()
+    return out
   end
   local from = {}
   for _, k in ipairs(keys_of(section)) do
@@ -350,6 +354,41 @@ function M.normalize(section, opts)
   end
   errs:raise()
   return out
+end
+
+--- to_section(normalised) -> the explicit `features` mapping (every key, defaults filled) that
+-- normalize() turns back into the same table; maps carry `__order` for config.to_json.
+function M.to_section(fc)
+  fc = M.normalize(fc)
+  local o = fc.options
+  local function cats(set, names)
+    local t = { __order = names }
+    for _, c in ipairs(names) do t[c] = set[c] and true or false end
+    return t
+  end
+  local function opts(t)
+    local r, ks = {}, {}
+    for k, v in pairs(t or {}) do r[k] = copy(v); ks[#ks + 1] = k end
+    table.sort(ks)
+    r.__order = ks
+    return r
+  end
+  local ini = opts(o.initial); ini.enabled = fc.initial; table.insert(ini.__order, 1, "enabled")
+  local arch = opts(o.architecture); arch.enabled = fc.architecture; table.insert(arch.__order, 1, "enabled")
+  return {
+    __order = { "initial", "architecture", "summary", "temporal", "custom" },
+    initial = ini, architecture = arch,
+    summary = { __order = { "enabled", "categories", "temporal_aggregation", "extra_temporal_aggregation",
+                            "realization_aggregation", "frame", "trajectory" },
+                enabled = fc.summary, categories = cats(o.summary.categories, M.SUMMARY_CATEGORIES),
+                temporal_aggregation = copy(o.summary.temporal_aggregation),
+                extra_temporal_aggregation = copy(o.summary.extra_temporal_aggregation),
+                realization_aggregation = copy(o.summary.realization_aggregation),
+                frame = opts(o.summary.frame), trajectory = opts(o.summary.trajectory) },
+    temporal = { __order = { "enabled", "categories", "derived" }, enabled = fc.temporal,
+                 categories = cats(o.temporal.categories, M.FRAME_CATEGORIES), derived = copy(o.temporal.derived) },
+    custom = #fc.custom > 0 and copy(fc.custom) or nil,
+  }
 end
 
 --- features.config.from(cfg) -> normalised features table of an experiment config (or defaults)
