@@ -42,8 +42,9 @@ describe("features: widths and names", function()
   it("assembles SUMMARY in method-major blocks with the documented default width", function()
     local fx = new()
     local s = fx:schema()
-    -- 63 core per-frame x {tmean, tstd} + 25 extra per-frame x {tmean} + 120 per-trajectory x {mean, std, cv}
-    assert.same({ 63 * 2 + 25 + 120 * 3 }, s.summary.shape)
+    -- 63 core per-frame x {tmean, tstd} + 25 extra per-frame x {tmean}
+    -- + 110 per-trajectory x {mean, std, cv} + 10 per-operator (sensitivity) x {mean}
+    assert.same({ 63 * 2 + 25 + 110 * 3 + 10 }, s.summary.shape)
     assert.is_true(s.summary.shape[1] >= 420 and s.summary.shape[1] <= 520)
     local n = s.summary.names
     assert.equal("fake_spatial_01_tmean", n[1])
@@ -52,8 +53,9 @@ describe("features: widths and names", function()
     assert.equal("histogram_entropy_tmean", n[127])
     assert.equal("fake_temporal_01_mean", n[152])
     assert.equal("fake_temporal_01_std", n[272])
-    assert.equal("fake_temporal_01_cv", n[392])
-    assert.equal("fake_operator_sensitivity_10_cv", n[511])
+    assert.equal("fake_operator_sensitivity_01_mean", n[262])
+    assert.equal("fake_temporal_01_cv", n[382])
+    assert.equal("fake_invariant_drift_60_cv", n[491])
     local seen = {}
     for _, x in ipairs(n) do assert.is_nil(seen[x], "duplicate " .. x); seen[x] = true end
   end)
@@ -76,12 +78,12 @@ describe("features: widths and names", function()
     local base = new():schema().summary.shape[1]
     local function S(sec) return new(sec):schema().summary.shape[1] end
     assert.equal(base + 15, S { summary = { categories = { nonlinear = true } } })
-    assert.equal(base - 30, S { summary = { categories = { operator_sensitivity = false } } })
+    assert.equal(base - 10, S { summary = { categories = { operator_sensitivity = false } } })
     assert.equal(base - 54, S { summary = { categories = { spectral = false } } })
     assert.equal(base - 5, S { summary = { categories = { physics = false } } })
     assert.equal(base - 63, S { summary = { temporal_aggregation = { "mean" } } })
     assert.equal(base + 25, S { summary = { extra_temporal_aggregation = { "mean", "std" } } })
-    assert.equal(base - 120, S { summary = { realization_aggregation = { "mean", "std" } } })
+    assert.equal(base - 110, S { summary = { realization_aggregation = { "mean", "std" } } })
     assert.equal(24 * 2 + 36 * 3, S { summary = { categories = { "spatial", "temporal" } } })
     -- same width for any M, T, G
     assert.equal(base, new(nil, { M = 1, T = 2, G = 4 }):schema().summary.shape[1])
@@ -97,7 +99,7 @@ describe("features: widths and names", function()
     assert.same({ "summary" }, fx:families())
     local r = fx:extract { traj = randn({ 3, 6, 3, 8, 8 }) }
     assert.is_nil(r.temporal)
-    assert.same({ 511 }, r.summary:shape())
+    assert.same({ 491 }, r.summary:shape())
   end)
 end)
 
@@ -144,7 +146,7 @@ describe("features: SUMMARY aggregation", function()
       local st = stats(xs)
       close(sum[151 + k], st.mean, 1e-5, names[151 + k])
       close(sum[271 + k], st.std, 1e-5, names[271 + k])
-      close(sum[391 + k], st.cv, 1e-4, names[391 + k])
+      close(sum[381 + k], st.cv, 1e-4, names[381 + k])
     end
   end)
 
@@ -153,7 +155,7 @@ describe("features: SUMMARY aggregation", function()
       local bad = sum[i] ~= sum[i]
       assert.equal(bad and 1 or 0, q[i], names[i])
     end
-    assert.is_true(sum[502] ~= sum[502])  -- fake_operator_sensitivity_01_cv
+    assert.is_true(sum[262] ~= sum[262])  -- fake_operator_sensitivity_01_mean
     assert.equal("uint8", r.quality.summary:dtype())
     assert.same(r.summary:shape(), r.quality.summary:shape())
   end)
@@ -213,7 +215,7 @@ describe("features: NaN and Inf", function()
     local r = fx:extract { traj = randn({ 1, 4, 3, 8, 8 }), unit = sl.tensor({ 0.5, 0.5 }), ic = randn({ 3, 8, 8 }) }
     local v, q = r.summary:totable(), r.quality.summary:totable()
     assert.is_true(v[272] ~= v[272]); assert.equal(1, q[272])   -- fake_temporal_01_std
-    assert.is_true(v[392] ~= v[392]); assert.equal(1, q[392])   -- fake_temporal_01_cv
+    assert.is_true(v[382] ~= v[382]); assert.equal(1, q[382])   -- fake_temporal_01_cv
     assert.is_true(v[152] == v[152]); assert.equal(0, q[152])   -- mean is fine
   end)
 
@@ -413,7 +415,7 @@ describe("features: docs/features.md", function()
       end
     end
     assert.truthy(text:find("sqrt(mean_{c,y,x} (u_t − u_{t−1})²)", 1, true))
-    assert.truthy(text:find("| summary | [511] | 511 |", 1, true))
+    assert.truthy(text:find("| summary | [491] | 491 |", 1, true))
   end)
 
   it("the committed docs/features.md equals the generated text (spinlock features-doc)", function()

@@ -27,6 +27,9 @@ M.SUMMARY_CATEGORIES = {}
 for _, c in ipairs(M.FRAME_CATEGORIES) do M.SUMMARY_CATEGORIES[#M.SUMMARY_CATEGORIES + 1] = c end
 for _, c in ipairs(M.TRAJ_CATEGORIES) do M.SUMMARY_CATEGORIES[#M.SUMMARY_CATEGORIES + 1] = c end
 M.DEFAULT_OFF = { nonlinear = true }
+-- per-trajectory categories whose value is one per operator (broadcast over realizations): they
+-- are stored once, with the first realization aggregation, since std/cv would be identically 0
+M.PER_OPERATOR_CATEGORIES = { operator_sensitivity = true }
 
 M.TEMPORAL_METHODS = { "mean", "std", "min", "max", "cv" }
 M.REALIZATION_METHODS = { "mean", "std", "min", "max", "cv" }

@@ -302,12 +302,19 @@ function M.new(cfg, dims)
       self.traj_opts = shallow(so.trajectory)
       self.traj_opts.categories = tcats
       self.traj_catalog = traj.catalog(self.traj_opts)
-      for _, m in ipairs(so.realization_aggregation) do
-        for _, e in ipairs(self.traj_catalog) do
-          local what = m == "cv" and "std/(|mean|+1e-8)" or m == "std" and "unbiased std" or m
-          reg:add { name = e.name .. "_" .. m, category = e.category, source = "trajectory",
-                    formula = fmt("%s over realizations of [%s]", what, e.formula or e.name), meaning = e.meaning }
+      self.traj_blocks = {}
+      for j, m in ipairs(so.realization_aggregation) do
+        local cols = {}
+        for i, e in ipairs(self.traj_catalog) do
+          if j == 1 or not fconfig.PER_OPERATOR_CATEGORIES[e.category] then
+            cols[#cols + 1] = i
+            local what = m == "cv" and "std/(|mean|+1e-8)" or m == "std" and "unbiased std" or m
+            if fconfig.PER_OPERATOR_CATEGORIES[e.category] then what = what .. " (one value per operator)" end
+            reg:add { name = e.name .. "_" .. m, category = e.category, source = "trajectory",
+                      formula = fmt("%s over realizations of [%s]", what, e.formula or e.name), meaning = e.meaning }
+          end
         end
+        if #cols > 0 then self.traj_blocks[#self.traj_blocks + 1] = { cols = cols, runs = runs_of(cols), method = m } end
       end
     end
     for _, e in ipairs(self.customs.summary) do
@@ -413,11 +420,12 @@ function Extractor:_summary(traj, pf, ctx)
     local w = #self.traj_catalog
     check_tensor(tr, "trajectory.compute result", { self.M, w })
     tr = tr:float()
-    for _, m in ipairs(self.fcfg.options.summary.realization_aggregation) do
-      local v, p = M.aggregate(tr, 1, m)
-      val:narrow(1, off, w):copy(v)
-      qual:narrow(1, off, w):copy(quality_of(v, p))
-      off = off + w
+    for _, b in ipairs(self.traj_blocks) do
+      local bw = #b.cols
+      local v, p = M.aggregate(gather_last(tr, b.runs, bw), 1, b.method)
+      val:narrow(1, off, bw):copy(v)
+      qual:narrow(1, off, bw):copy(quality_of(v, p))
+      off = off + bw
     end
   end
   for _, e in ipairs(self.customs.summary) do
