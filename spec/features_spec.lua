@@ -371,6 +371,14 @@ features: {ic: false, nop: true, sdf: true, td: false}
     assert.same({ 36 * 3 }, fx:schema().summary.shape)
   end)
 
+  it("refuses a SUMMARY with no columns", function()
+    local cats = {}
+    for _, c in ipairs(fconfig.SUMMARY_CATEGORIES) do cats[c] = false end
+    local ok, e = pcall(new, { summary = { categories = cats } })
+    assert.is_false(ok)
+    assert.matches("SUMMARY would have no columns", tostring(e))
+  end)
+
   it("checks the shapes given to extract", function()
     local fx = new()
     local ok, e = pcall(fx.extract, fx, { traj = sl.zeros(3, 6, 3, 8, 7) })

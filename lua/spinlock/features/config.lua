@@ -140,7 +140,8 @@ function Errs:raise()
   local n = #self.list
   local head = n == 1 and "invalid features configuration" or fmt("invalid features configuration (%d problems)", n)
   if self.source then head = self.source .. ": " .. head end
-  error(head .. ":\n  " .. table.concat(self.list, "\n  "), 0)
+  -- a user error (cli prints it without a traceback); tostring() gives the text
+  require("spinlock").user_error("%s", head .. ":\n  " .. table.concat(self.list, "\n  "))
 end
 
 local function check_bool(errs, path, v)

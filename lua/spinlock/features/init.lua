@@ -322,6 +322,10 @@ function M.new(cfg, dims)
         reg:add { name = n, category = e.category, source = e.source, formula = e.formula, meaning = e.meaning }
       end
     end
+    if reg:width() == 0 then
+      sl.user_error("features.summary: every category is off and there are no custom summary formulas, so SUMMARY " ..
+        "would have no columns; switch the family off instead (features.summary: false)")
+    end
     self.registries.summary = reg
   end
 
