@@ -9,8 +9,9 @@ return {
                 "replaces features/<family>, its feature_names and features/<family>_quality in place.",
   options = {
     { "dataset", type = "path", required = true, must_exist = true, metavar = "FILE", help = "HDF5 dataset to update in place" },
-    { "families", type = "string", default = "summary,temporal", metavar = "LIST",
-      help = "comma-separated families: summary, temporal, initial, architecture (or sdf, td, ic, nop)" },
+    { "families", type = "string", metavar = "LIST",
+      help = "comma-separated families: summary, temporal, initial, architecture (or sdf, td, ic, nop); " ..
+             "default: summary and temporal, as far as the file's config enables them" },
     { "features", type = "path", multi = true, must_exist = true, metavar = "FILE.lua",
       help = "Lua file(s) of custom formulas (features.register{...}); their columns are appended" },
   },

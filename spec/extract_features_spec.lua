@@ -81,6 +81,33 @@ describe("extract-features", function()
     custom.clear()
   end)
 
+  it("uses the file's own config: its family switches and parameters", function()
+    local config = require "spinlock.config"
+    local cfg = config.load_string([[
+metadata: {name: t}
+sampling: {total_samples: 3}
+parameter_space:
+  stochastic:
+    noise_scale: {type: continuous, bounds: [0.001, 1.0], log_scale: true}
+features: {td: false}
+]], "t.yaml", nil, { warn = false })
+    local p = make_file()
+    local f = sl.h5.open(p, "r+")
+    f:set_attr("metadata", "config", config.to_json(cfg))
+    f:create_dataset("parameters/params", { shape = { N, 1 } })
+    f:write("parameters/params", sl.tensor({ { 0.1 }, { 0.2 }, { 0.3 } }))
+    f:close()
+    local res = ds.extract_file(p, { modules = make_fakes(), progress = false })
+    assert.same({ "summary" }, res.families)
+    res = ds.extract_file(p, { modules = make_fakes(), progress = false, families = "nop" })
+    assert.same({ N, 2 }, res.shapes.architecture)      -- fake: noise column + one per parameter
+    f = sl.h5.open(p, "r")
+    assert.is_false(f:exists("features/temporal"))
+    assert.same({ "stoch_noise_scale_log", "fake_arch_noise_scale" }, f:attr("features/architecture", "feature_names"))
+    assert.near(0.2, f:read("features/architecture", { 2, 1 }, { 1, 1 }):item(), 1e-7)
+    f:close()
+  end)
+
   it("refuses a file without trajectories, saying how to get them", function()
     local p = make_file(false)
     local ok, e = pcall(ds.extract_file, p, { modules = make_fakes(), progress = false })

@@ -75,7 +75,7 @@ function M.extract_file(path, opts)
     if fh then fh:close(); user_error(fmt("%s is not an HDF5 file", path)) end
     user_error(fmt("dataset file '%s' not found", path))
   end
-  local families = M.parse_families(opts.families)
+  local families = opts.families ~= nil and M.parse_families(opts.families) or nil
   local f = h5.open(path, "r+")
   local ok, res = pcall(function()
     if not f:exists("outputs/trajectories") then
@@ -90,6 +90,12 @@ function M.extract_file(path, opts)
     local N, Mr, T, C, G = shp[1], shp[2], shp[3], shp[4], shp[5]
     local cfg = load_config(f, path, opts.warn)
     local fc = fconfig.from(cfg, { modules = opts.modules })
+    if not families then
+      -- default: the trajectory families the file's config enables (both when it enables neither)
+      families = {}
+      for _, fam in ipairs(M.DEFAULT_FAMILIES) do if fc[fam] then families[#families + 1] = fam end end
+      if #families == 0 then families = M.DEFAULT_FAMILIES end
+    end
     local sec = {}
     for k, v in pairs(fc) do sec[k] = v end
     for _, fam in ipairs(fconfig.FAMILIES) do sec[fam] = false end
