@@ -123,6 +123,23 @@ features: {td: false}
     assert.is_nil(text:find("traceback"))
   end)
 
+  local real = pcall(require, "spinlock.features.frame") and pcall(require, "spinlock.features.trajectory")
+  ;(real and it or pending)("runs end to end through the command line with the real catalogs", function()
+    local p = make_file()
+    local out = tmpname(".txt")
+    local rc = os.execute(string.format("SPINLOCK_PROGRESS=0 ./build/spinlock extract-features --dataset %s > %s 2>&1", p, out))
+    local text = assert(io.open(out)):read("*a")
+    assert.is_true(rc == 0 or rc == true, text)
+    assert.matches("features/summary +%[3, %d+%]", text)
+    assert.matches("3 operators updated", text)
+    local f = sl.h5.open(p, "r")
+    local S = f:info("features/summary").shape[2]
+    assert.is_true(S >= 420 and S <= 520, "S = " .. S)
+    assert.equal(S, #f:attr("features/summary", "feature_names"))
+    assert.equal("variance", f:attr("features/temporal", "feature_names")[1])
+    f:close()
+  end)
+
   it("names unknown families with a suggestion, and missing files", function()
     local ok, e = pcall(ds.parse_families, "summary,temporl")
     assert.is_false(ok)
