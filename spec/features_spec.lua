@@ -336,6 +336,21 @@ describe("features: configuration", function()
     assert.is_true(f.summary)
   end)
 
+  it("checks catalog-module options by their config_keys or DEFAULTS, and values with the module", function()
+    local mod = { DEFAULTS = { strata = 4, include_alpha = true },
+                  options = function(o) if o.strata and o.strata < 2 then error("strata: expected >= 2, got " .. o.strata, 2) end end }
+    local tr = { config_keys = { "categories", "max_lag" }, check_config = function(o) return o.max_lag > 9 and "max_lag too large" or nil end }
+    local mods = { architecture = mod, trajectory = tr }
+    local f = fconfig.normalize({ nop = { strata = 6 }, sdf = { trajectory = { max_lag = 3 } } }, { modules = mods })
+    assert.same({ strata = 6 }, f.options.architecture)
+    assert.same({ max_lag = 3 }, f.options.summary.trajectory)
+    local function e(sec) local ok, m = pcall(fconfig.normalize, sec, { modules = mods }); assert.is_false(ok); return tostring(m) end
+    assert.matches("'features.nop.strat': unknown key %(did you mean 'features.nop.strata'%?%)", e { nop = { strat = 6 } })
+    assert.matches("'features.nop': strata: expected >= 2, got 1", e { nop = { strata = 1 } })
+    assert.matches("max_lag too large", e { sdf = { trajectory = { max_lag = 10 } } })
+    assert.matches("categories are chosen with features.summary.categories", e { sdf = { trajectory = { categories = {} } } })
+  end)
+
   it("accepts category lists, enabled flags and the guide's aliases", function()
     local f = fconfig.normalize { sdf = { enabled = true, categories = { "spatial", "temporal" } }, td = false, nop = { enabled = false } }
     assert.is_true(f.summary); assert.is_false(f.temporal); assert.is_false(f.architecture)

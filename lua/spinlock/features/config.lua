@@ -212,8 +212,15 @@ local function check_module_options(errs, path, v, module_name, modules)
   if not is_map(v) then errs:add(path, "expected a mapping of options, found " .. describe(v)); return {} end
   local mod = modules and modules[module_name]
   -- categories are set by features.summary.categories / features.temporal.categories only
+  -- a module names its keys in `config_keys`, or by the keys of its `DEFAULTS` table
+  local keys = mod and mod.config_keys
+  if not keys and mod and type(mod.DEFAULTS) == "table" then
+    keys = {}
+    for k in pairs(mod.DEFAULTS) do keys[#keys + 1] = k end
+    table.sort(keys)
+  end
   local valid = {}
-  for _, k in ipairs(mod and mod.config_keys or {}) do if k ~= "categories" then valid[#valid + 1] = k end end
+  for _, k in ipairs(keys or {}) do if k ~= "categories" then valid[#valid + 1] = k end end
   local out = {}
   for _, k in ipairs(keys_of(v)) do
     local ok = false
@@ -223,8 +230,14 @@ local function check_module_options(errs, path, v, module_name, modules)
       errs:add(path .. ".categories", "categories are chosen with features.summary.categories (or features.temporal.categories)")
     else errs:unknown(path, k, #valid > 0 and valid or { "(none)" }) end
   end
-  if mod and mod.check_config and next(out) then
-    local msg = mod.check_config(out)
+  -- values: the module's check_config(opts) -> msg, else its options(opts) raising on bad values
+  if mod and next(out) then
+    local msg
+    if mod.check_config then msg = mod.check_config(out)
+    elseif mod.options then
+      local ok, e = pcall(mod.options, out)
+      if not ok then msg = (tostring(e):gsub("^[^:\n]*:%d+: ", "")) end
+    end
     if msg then errs:add(path, msg) end
   end
   return out
