@@ -146,8 +146,8 @@ function M.extract_file(path, opts)
         a.ic = x:select(1, 1)
       end
       if need_unit then
+        -- mapped values are decoded from the unit row by architecture.lua with the file's config
         a.unit = f:read("parameters/params", { i }, { 1 }):select(1, 1)
-        if f:exists("parameters/mapped") then a.mapped = f:read("parameters/mapped", { i }, { 1 }):select(1, 1) end
       end
       local r = fx:extract(a)
       for _, fam in ipairs(fams) do
