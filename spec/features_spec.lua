@@ -302,7 +302,7 @@ describe("features: configuration", function()
   it("names unknown keys with the nearest valid one", function()
     assert.matches("'features.summary.categorys': unknown key %(did you mean 'features.summary.categories'%?%)",
       err_of { summary = { categorys = {} } })
-    assert.matches("'features.summry': unknown key %(did you mean 'features.summary'%?%)", err_of { summry = true })
+    assert.matches("'features.summry': unknown feature family %(did you mean 'features.summary'%?%)", err_of { summry = true })
     assert.matches("'features.summary.categories.spectrall': unknown key %(did you mean 'features.summary.categories.spectral'%?%)",
       err_of { summary = { categories = { spectrall = false } } })
     assert.matches("unknown method \"median\"", err_of { summary = { temporal_aggregation = { "median" } } })
@@ -332,7 +332,7 @@ describe("features: configuration", function()
       { report = function(p, m) got[#got + 1] = p .. " | " .. m end })
     table.sort(got)   -- a Lua table has no key order (YAML sections report in file order)
     assert.same({ "features.summary.categories.spatail | unknown key (did you mean 'features.summary.categories.spatial'?)",
-                  "features.summry | unknown key (did you mean 'features.summary'?)" }, got)
+                  "features.summry | unknown feature family (did you mean 'features.summary'?)" }, got)
     assert.is_true(f.summary)
   end)
 

@@ -130,9 +130,9 @@ function Errs:add(path, msg)
   if self.report then self.report(path, msg); return end
   self.list[#self.list + 1] = fmt("'%s': %s", path, msg)
 end
-function Errs:unknown(path, key, valid)
+function Errs:unknown(path, key, valid, what)
   local hint = M.suggest(key, valid)
-  self:add(path .. "." .. tostring(key), "unknown key" .. (hint and fmt(" (did you mean '%s.%s'?)", path, hint)
+  self:add(path .. "." .. tostring(key), (what or "unknown key") .. (hint and fmt(" (did you mean '%s.%s'?)", path, hint)
     or fmt(" (valid: %s)", table.concat(valid, ", "))))
 end
 function Errs:raise()
@@ -309,7 +309,7 @@ function M.normalize(section, opts)
         end
       end
     elseif out[fam] == nil or type(k) ~= "string" then
-      errs:unknown("features", k, TOP_KEYS)
+      errs:unknown("features", k, TOP_KEYS, "unknown feature family")
     else
       local enabled
       if type(v) == "boolean" then
