@@ -465,9 +465,10 @@ function Extractor:_temporal(traj, pf, ctx)
   return out, finite_quality(out)
 end
 
---- extract{traj=, ic=, unit=, mapped=, operator=, op_index=, seed=} -> families + quality
+--- extract{traj=, ic=, unit=, mapped=, mapped_row=, operator=, op_index=, seed=} -> families + quality
 -- traj [M,T,C,G,G] is needed by summary/temporal, ic [C,G,G] or [M,C,G,G] by initial,
--- unit/mapped [P] by architecture.
+-- unit [P] by architecture (with the mapped values as a {name = value} table in mapped_row or
+-- mapped, when the caller has them; a mapped tensor is ignored and `unit` decoded instead).
 function Extractor:extract(a)
   local out, quality = {}, {}
   local r = self.registries
@@ -490,7 +491,9 @@ function Extractor:extract(a)
   end
   if r.architecture then
     if not sl.is_tensor(a.unit) then error("features: extract needs `unit` ([P] unit-cube values) for the architecture family", 2) end
-    local v = self.modules.architecture.compute(a.unit, a.mapped, self.parameters, self.arch_opts)
+    -- architecture.lua takes the mapped values as {name = value}; without them it decodes `unit`
+    local mapped = a.mapped_row or (type(a.mapped) == "table" and not sl.is_tensor(a.mapped) and a.mapped) or nil
+    local v = self.modules.architecture.compute(a.unit, mapped, self.parameters, self.arch_opts)
     check_tensor(v, "architecture.compute result", { r.architecture:width() })
     out.architecture = v:float()
     quality.architecture = finite_quality(out.architecture)
