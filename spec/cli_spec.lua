@@ -63,7 +63,7 @@ describe("spinlock binary", function()
     for _, name in ipairs(names) do
       local summary = cli.read_summary(paths.recipes .. "/" .. name .. ".lua")
       assert.is_truthy(summary, "recipes/" .. name .. ".lua needs a '-- summary:' first line")
-      assert.truthy(out:find("  " .. name .. " +" .. summary:gsub("%p", "%%%0")),
+      assert.truthy(out:find("  " .. name:gsub("%p", "%%%0") .. " +" .. summary:gsub("%p", "%%%0")),
                     name .. " missing from --help")
     end
   end)

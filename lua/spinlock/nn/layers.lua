@@ -1,0 +1,209 @@
+-- spinlock.nn layers: Linear, activations, LayerNorm, BatchNorm1d, Dropout, Identity.
+-- Each forward/backward is one or two calls into the C kernels (sl._nn); see module.lua for the
+-- conventions (backward(x, grad_out) → grad_in, parameter gradients accumulated).
+local sl = require "spinlock"
+local Module = require "spinlock.nn.module"
+local rand = require "spinlock.nn.random"
+
+local K = sl._nn
+local M = {}
+
+local function opt_dtype(opts)
+  return opts and opts.dtype or "float32"
+end
+
+local function check_size(v, what, cls)
+  if type(v) ~= "number" or v < 0 or v ~= math.floor(v) then
+    error(("%s: %s must be a non-negative integer, got %s"):format(cls, what, tostring(v)), 3)
+  end
+end
+
+-- ---------------------------------------------------------------- Linear
+-- y = x·Wᵀ + b with W [out, in].  Init as torch: W, b ~ U(−1/√in, 1/√in) (kaiming_uniform with
+-- a = √5 reduces to this bound), drawn in float32 from the generator (opts.generator, or a
+-- Generator made from opts.seed, or nn's global generator), weight first, then bias.
+local Linear = Module:extend("Linear")
+M.Linear = Linear
+
+function Linear:init(in_features, out_features, opts)
+  opts = opts or {}
+  check_size(in_features, "in_features", "Linear")
+  check_size(out_features, "out_features", "Linear")
+  self.in_features, self.out_features = in_features, out_features
+  local g = rand.generator(opts)
+  local bound = in_features > 0 and 1 / math.sqrt(in_features) or 0
+  local w = sl.zeros({ out_features, in_features })
+  if w:numel() > 0 then g:uniform_(w, -bound, bound) end
+  self:register_parameter("weight", w:to(opt_dtype(opts)))
+  if opts.bias ~= false then
+    local b = sl.zeros({ out_features })
+    if out_features > 0 then g:uniform_(b, -bound, bound) end
+    self:register_parameter("bias", b:to(opt_dtype(opts)))
+  end
+end
+
+function Linear:forward(x)
+  self.output = K.linear_forward(x, self.weight, self.bias)
+  return self.output
+end
+
+function Linear:backward(x, grad_out)
+  self.grad_input = K.linear_backward(grad_out, x, self.weight, self.grad_weight, self.grad_bias, true)
+  return self.grad_input
+end
+
+function Linear:extra_repr()
+  return ("%d -> %d%s"):format(self.in_features, self.out_features, self.bias and "" or ", no bias")
+end
+
+-- ---------------------------------------------------------------- activations
+local function activation(name, kind)
+  local A = Module:extend(name)
+  function A:forward(x)
+    self.output = K.act_forward(kind, x)
+    return self.output
+  end
+  function A:backward(x, grad_out)
+    self.grad_input = K.act_backward(kind, grad_out, x)
+    return self.grad_input
+  end
+  return A
+end
+
+M.ReLU = activation("ReLU", "relu")
+M.GELU = activation("GELU", "gelu")   -- exact (erf) form
+M.SiLU = activation("SiLU", "silu")
+M.Tanh = activation("Tanh", "tanh")
+
+-- Activation by name ("relu", "gelu", "silu", "tanh", "identity").
+function M.activation(name)
+  local map = { relu = M.ReLU, gelu = M.GELU, silu = M.SiLU, swish = M.SiLU, tanh = M.Tanh,
+                identity = M.Identity, none = M.Identity }
+  local cls = map[tostring(name):lower()]
+  if not cls then
+    error(("nn.activation: unknown activation '%s' (relu, gelu, silu, tanh, identity)"):format(tostring(name)), 2)
+  end
+  return cls()
+end
+
+-- ---------------------------------------------------------------- Identity
+local Identity = Module:extend("Identity")
+M.Identity = Identity
+function Identity:forward(x) self.output = x; return x end
+function Identity:backward(x, grad_out) self.grad_input = grad_out; return grad_out end
+
+-- ---------------------------------------------------------------- LayerNorm
+-- Over the last dim of size `features`; weight 1, bias 0; eps 1e-5 (opts.eps); opts.affine = false
+-- drops weight and bias.
+local LayerNorm = Module:extend("LayerNorm")
+M.LayerNorm = LayerNorm
+
+function LayerNorm:init(features, opts)
+  opts = opts or {}
+  check_size(features, "features", "LayerNorm")
+  self.features, self.eps = features, opts.eps or 1e-5
+  if opts.affine ~= false then
+    self:register_parameter("weight", sl.ones({ features }, opt_dtype(opts)))
+    self:register_parameter("bias", sl.zeros({ features }, opt_dtype(opts)))
+  end
+end
+
+function LayerNorm:forward(x)
+  self.output, self.mean, self.rstd = K.layernorm_forward(x, self.weight, self.bias, self.eps)
+  return self.output
+end
+
+function LayerNorm:backward(x, grad_out)
+  assert(self.mean, "LayerNorm: backward called before forward")
+  self.grad_input = K.layernorm_backward(grad_out, x, self.mean, self.rstd, self.weight,
+                                         self.grad_weight, self.grad_bias)
+  return self.grad_input
+end
+
+function LayerNorm:extra_repr() return ("%d, eps=%g"):format(self.features, self.eps) end
+
+-- ---------------------------------------------------------------- BatchNorm1d
+-- x [N, C] or [N, C, L].  Training: batch statistics (biased variance) and running statistics
+-- updated with momentum (unbiased variance); evaluation: running statistics.  Options: eps
+-- (1e-5), momentum (0.1), affine (true), track_running_stats (true; false = batch statistics
+-- in both modes).
+local BatchNorm1d = Module:extend("BatchNorm1d")
+M.BatchNorm1d = BatchNorm1d
+
+function BatchNorm1d:init(channels, opts)
+  opts = opts or {}
+  check_size(channels, "channels", "BatchNorm1d")
+  self.channels = channels
+  self.eps, self.momentum = opts.eps or 1e-5, opts.momentum or 0.1
+  local dt = opt_dtype(opts)
+  if opts.affine ~= false then
+    self:register_parameter("weight", sl.ones({ channels }, dt))
+    self:register_parameter("bias", sl.zeros({ channels }, dt))
+  end
+  self.track_running_stats = opts.track_running_stats ~= false
+  if self.track_running_stats then
+    self:register_buffer("running_mean", sl.zeros({ channels }, dt))
+    self:register_buffer("running_var", sl.ones({ channels }, dt))
+    self.num_batches_tracked = 0
+  end
+end
+
+function BatchNorm1d:forward(x)
+  local batch_stats = self.training or not self.track_running_stats
+  local rm, rv
+  if self.track_running_stats then rm, rv = self.running_mean, self.running_var end
+  if batch_stats and not self.training then rm, rv = nil, nil end
+  self.output, self.save_mean, self.save_rstd =
+    K.batchnorm_forward(x, self.weight, self.bias, rm, rv, batch_stats, self.momentum, self.eps)
+  if self.training and self.track_running_stats then self.num_batches_tracked = self.num_batches_tracked + 1 end
+  self._batch_stats = batch_stats
+  return self.output
+end
+
+function BatchNorm1d:backward(x, grad_out)
+  assert(self.save_mean, "BatchNorm1d: backward called before forward")
+  self.grad_input = K.batchnorm_backward(grad_out, x, self.save_mean, self.save_rstd, self.weight,
+                                         self.grad_weight, self.grad_bias, self._batch_stats)
+  return self.grad_input
+end
+
+function BatchNorm1d:extra_repr()
+  return ("%d, eps=%g, momentum=%g"):format(self.channels, self.eps, self.momentum)
+end
+
+-- ---------------------------------------------------------------- Dropout
+-- Inverted dropout: in training, each element is kept with probability 1 − p and scaled by
+-- 1/(1 − p); in evaluation (or p = 0) the identity.  The mask comes from a Philox Generator
+-- (opts.generator, or one made from opts.seed, or a fresh dropout stream of nn's seed), so a
+-- run is reproducible; each forward draws new words from it.
+local Dropout = Module:extend("Dropout")
+M.Dropout = Dropout
+
+function Dropout:init(p, opts)
+  opts = opts or {}
+  p = p == nil and 0.5 or p
+  if type(p) ~= "number" or not (p >= 0 and p <= 1) then
+    error(("Dropout: p must be a number in [0, 1], got %s"):format(tostring(p)), 3)
+  end
+  self.p = p
+  self.generator = rand.dropout_generator(opts)
+end
+
+function Dropout:forward(x)
+  if self.training and self.p > 0 then
+    self.output, self.mask = K.dropout_forward(x, self.p, self.generator)
+  else
+    self.output, self.mask = x, nil
+  end
+  return self.output
+end
+
+function Dropout:backward(x, grad_out)
+  if self.mask then self.grad_input = K.dropout_backward(grad_out, self.mask)
+  else self.grad_input = grad_out end
+  return self.grad_input
+end
+
+function Dropout:extra_repr() return ("p=%g"):format(self.p) end
+
+return M
