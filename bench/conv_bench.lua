@@ -2,6 +2,7 @@
 --
 -- GFLOP/s are "direct-convolution FLOPs" = 2·B·Cout·Cin·k²·H·W per call, whatever the algorithm
 -- really does (so FFT numbers above the sgemm rate mean fewer real FLOPs, not a faster machine).
+-- fftrow = FFT along x + complex GEMMs along y (no weight cache).
 -- fft is timed in the steady state of a rollout (weight spectra cached in a reused workspace);
 -- the "fft 1st" column is the first call, which also transforms the weights.
 -- Keep the whole run under ~1 minute on 2 cores: reps adapt to the problem size and the direct
@@ -11,14 +12,15 @@
 local sl = require "spinlock"
 local ffi = require "ffi"
 
-ffi.cdef [[
-  typedef struct { long tv_sec; long tv_nsec; } sl_bench_timespec;
-  int clock_gettime(int clk, sl_bench_timespec *ts);
-]]
-local ts = ffi.new("sl_bench_timespec")
-local function now()
-  ffi.C.clock_gettime(1, ts)   -- CLOCK_MONOTONIC
-  return tonumber(ts.tv_sec) + tonumber(ts.tv_nsec) * 1e-9
+-- Wall clock: sl.wall_time (CLI module) when present, else clock_gettime through the FFI.
+local now = sl.wall_time
+if not now then
+  pcall(ffi.cdef, "typedef struct { long tv_sec; long tv_nsec; } sl_conv_bench_ts; int clock_gettime(int, sl_conv_bench_ts *);")
+  local ts = ffi.new("sl_conv_bench_ts")
+  now = function()
+    ffi.C.clock_gettime(1, ts)   -- CLOCK_MONOTONIC
+    return tonumber(ts.tv_sec) + tonumber(ts.tv_nsec) * 1e-9
+  end
 end
 
 local quick = arg and arg[1] == "quick"
@@ -54,21 +56,22 @@ local t_gemm = best_time(function() return sl.matmul(A, Bm) end, 5, true)
 local gemm_rate = 2 * n ^ 3 / t_gemm / 1e9
 print(string.format("conv2d benchmark — OpenBLAS core %s, %d BLAS threads, %d OpenMP threads",
   sl.blas_corename(), sl.blas_threads(), sl.num_threads and sl.num_threads() or -1))
-print(string.format("sgemm %dx%dx%d: %.1f GFLOP/s (%.2f ms)\n", n, n, n, gemm_rate, t_gemm * 1e3))
+print(string.format("sgemm (sl.matmul) %dx%dx%d: %.1f GFLOP/s (%.2f ms)\n", n, n, n, gemm_rate, t_gemm * 1e3))
 
 local pairs_ = quick and {{3, 16}, {64, 128}} or {{3, 16}, {64, 128}, {256, 256}}
 local ks = quick and {3, 7} or {3, 5, 7}
 local grids = quick and {64} or {64, 128}
 local B = 3
 
-local header = string.format("%-10s %2s %5s | %9s %6s | %9s %6s %9s | %9s %6s | %-6s",
-  "Cin->Cout", "k", "grid", "im2col ms", "ratio", "fft ms", "ratio", "fft 1st", "direct ms", "ratio", "auto")
+local header = string.format("%-10s %2s %5s | %9s %5s | %9s %5s | %9s %5s %9s | %9s %5s | %-6s",
+  "Cin->Cout", "k", "grid", "im2col ms", "ratio", "fftrow ms", "ratio", "fft ms", "ratio", "fft 1st", "direct ms",
+  "ratio", "auto")
 print(header)
 print(string.rep("-", #header))
 
 local function cell(t, flops)
-  if not t then return string.format("%9s %6s", "-", "-") end
-  return string.format("%9.2f %6.2f", t * 1e3, flops / t / 1e9 / gemm_rate)
+  if not t then return string.format("%9s %5s", "-", "-") end
+  return string.format("%9.2f %5.2f", t * 1e3, flops / t / 1e9 / gemm_rate)
 end
 
 local t_start = now()
@@ -85,6 +88,7 @@ for _, grid in ipairs(grids) do
       local function run(algo) return function() sl.conv2d(x, w, b, {algo = algo, workspace = ws, out = out}) end end
 
       local t_im = best_time(run("im2col"), reps, warm)
+      local t_row = best_time(run("fftrow"), reps, warm)
       local t_fft, t_first
       local ok = pcall(function()
         local t0 = now(); run("fft")(); t_first = now() - t0
@@ -93,8 +97,8 @@ for _, grid in ipairs(grids) do
       if not ok then t_fft, t_first = nil, nil end
       local t_dir = flops <= 2.5e9 and best_time(run("direct"), flops < 2e8 and 3 or 1, flops < 2e8) or nil
       local _, used = sl.conv2d(x, w, b, {algo = "auto", workspace = ws, out = out})
-      print(string.format("%-10s %2d %4d² | %s | %s %9s | %s | %-6s",
-        cin .. "->" .. cout, k, grid, cell(t_im, flops), cell(t_fft, flops),
+      print(string.format("%-10s %2d %4d² | %s | %s | %s %9s | %s | %-6s",
+        cin .. "->" .. cout, k, grid, cell(t_im, flops), cell(t_row, flops), cell(t_fft, flops),
         t_first and string.format("%9.1f", t_first * 1e3) or "n/a", cell(t_dir, flops), used))
       ws:free()
       x:free(); w:free(); out:free()

@@ -1,28 +1,56 @@
--- `make bench`: runs every bench/*_bench.lua in name order, each in a fresh Lua environment
--- (its own globals and arg table) so one bench cannot disturb the next; a failing bench is
--- reported and the others still run.  Extra arguments are passed to every bench.
+-- `make bench`: runs every bench/*_bench.lua in name order, each in its own process (the same
+-- spinlock binary, `spinlock run FILE args…`), so benches cannot disturb each other: FFI
+-- declarations are global to a Lua state (two benches declaring clock_gettime with their own
+-- struct types broke each other in one state), and memory/thread state starts fresh.  A failing
+-- bench is reported and the others still run; the exit status is 1 if any failed.
+-- Extra arguments are passed to every bench.
 local dir = (arg and arg[0] or "bench/run_all.lua"):match("^(.*)/[^/]*$") or "."
-local p = io.popen('ls "' .. dir .. '"/*_bench.lua 2>/dev/null')
+
+local function shell_quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+
+-- Path of the running binary (/proc/self/exe), or nil.
+local function self_exe()
+  local ok, ffi = pcall(require, "ffi")
+  if not ok then return nil end
+  pcall(ffi.cdef, "long readlink(const char *path, char *buf, unsigned long size);")
+  local buf = ffi.new("char[4096]")
+  local ok2, n = pcall(function() return tonumber(ffi.C.readlink("/proc/self/exe", buf, 4095)) end)
+  if not ok2 or not n or n <= 0 then return nil end
+  return ffi.string(buf, n)
+end
+
+local p = io.popen("ls " .. shell_quote(dir) .. "/*_bench.lua 2>/dev/null")
 local files = {}
 for f in p:lines() do files[#files + 1] = f end
 p:close()
 table.sort(files)
 if #files == 0 then print("run_all: no *_bench.lua files in " .. dir) return end
 
+local exe = self_exe()
+local extra = {}
+for i = 1, #(arg or {}) do extra[#extra + 1] = shell_quote(arg[i]) end
+extra = table.concat(extra, " ")
+
 local failed = 0
 for _, f in ipairs(files) do
   print(("=== %s ==="):format(f))
-  local chunk, err = loadfile(f)
-  if chunk then
-    local env = setmetatable({ arg = { [0] = f, unpack(arg or {}) } }, { __index = _G })
-    setfenv(chunk, env)
-    local ok, msg = xpcall(chunk, debug.traceback)
-    if not ok then failed = failed + 1; print("run_all: " .. f .. " failed: " .. tostring(msg)) end
-  else
-    failed = failed + 1
-    print("run_all: cannot load " .. f .. ": " .. err)
+  io.stdout:flush()
+  local ok
+  if exe then
+    local r1, _, r3 = os.execute(shell_quote(exe) .. " run " .. shell_quote(f) .. " " .. extra)
+    ok = r1 == 0 or r1 == true and (r3 == nil or r3 == 0)
+  else   -- no /proc: run in this state as a fallback
+    local chunk, err = loadfile(f)
+    ok = chunk ~= nil
+    if chunk then
+      setfenv(chunk, setmetatable({ arg = { [0] = f, unpack(arg or {}) } }, { __index = _G }))
+      local fine, msg = xpcall(chunk, debug.traceback)
+      if not fine then ok = false; print(msg) end
+    else
+      print(err)
+    end
   end
-  collectgarbage()
+  if not ok then failed = failed + 1; print("run_all: " .. f .. " failed") end
   print()
 end
 print(("run_all: %d bench file(s), %d failed"):format(#files, failed))

@@ -138,6 +138,10 @@ describe("conv2d", function()
     local ok, err = pcall(sl.conv2d, x, w, b, {out = sl.zeros(1, 3, 5, 4)})
     assert.is_false(ok)
     assert.truthy(err:find("[1,3,5,5]", 1, true), err)
+    local sq = rand({1, 2, 5, 5})
+    ok, err = pcall(sl.conv2d, sq, rand({2, 2, 3, 3}), nil, {out = sq})
+    assert.is_false(ok)
+    assert.truthy(err:find("must not share memory", 1, true), err)
   end)
 
   it("reports bad arguments clearly", function()
@@ -157,6 +161,67 @@ describe("conv2d", function()
     assert.truthy(e:find("unknown padding 'reflect'", 1, true), e)
     e = err_of(x, sl.zeros(2, 3, 3, 3), nil, {algo = "winograd"})
     assert.truthy(e:find("unknown algo 'winograd'", 1, true), e)
+  end)
+
+  it("gives the same bits whatever the thread count", function()
+    local x, w, b = rand({3, 6, 20, 20}), rand({8, 6, 5, 5}), rand({8})
+    local n0 = sl.num_threads()
+    for _, algo in ipairs({"im2col", "fftrow", "fft", "direct"}) do
+      sl.set_num_threads(1)
+      local y1 = sl.conv2d(x, w, b, {algo = algo}):tolist()
+      sl.set_num_threads(2)
+      local y2 = sl.conv2d(x, w, b, {algo = algo}):tolist()
+      assert.are.same(y1, y2, algo)
+    end
+    local g = rand({3, 8, 20, 20})
+    sl.set_num_threads(1)
+    local a1, b1, c1 = sl.conv2d_backward(x, w, g)
+    sl.set_num_threads(2)
+    local a2, b2, c2 = sl.conv2d_backward(x, w, g)
+    assert.are.same(a1:tolist(), a2:tolist())
+    assert.are.same(b1:tolist(), b2:tolist())
+    assert.are.same(c1:tolist(), c2:tolist())
+    sl.set_num_threads(n0)
+  end)
+
+  it("backward satisfies the adjoint identities <conv(x,w),g> = <x,dx> = <w,dw>", function()
+    local function dot(a, b)
+      local s, av, bv = 0, a:tolist(), b:tolist()
+      for i = 1, #av do s = s + av[i] * bv[i] end
+      return s
+    end
+    for _, c in ipairs({{2, 3, 4, 6, 5, 3}, {1, 2, 3, 5, 5, 5}, {2, 1, 2, 3, 2, 5}, {1, 3, 2, 4, 4, 1}}) do
+      local x, w = rand({c[1], c[2], c[4], c[5]}), rand({c[3], c[2], c[6], c[6]})
+      local g = rand({c[1], c[3], c[4], c[5]})
+      for _, padding in ipairs({"zeros", "circular"}) do
+        local y = sl.conv2d(x, w, nil, {padding = padding, algo = "direct"})
+        local dx, dw, db = sl.conv2d_backward(x, w, g:transpose(3, 4):contiguous():transpose(3, 4), {padding = padding})
+        local ref = dot(y, g)
+        local what = table.concat(c, "x") .. " " .. padding
+        assert(math.abs(dot(x, dx) - ref) < 1e-4 * (1 + math.abs(ref)), what .. ": <x,dx>")
+        assert(math.abs(dot(w, dw) - ref) < 1e-4 * (1 + math.abs(ref)), what .. ": <w,dw>")
+        -- db = sum of g over batch and space
+        local gv, expect = g:tolist(), {}
+        local hw = c[4] * c[5]
+        for i = 1, #gv do
+          local co = math.floor((i - 1) / hw) % c[3] + 1
+          expect[co] = (expect[co] or 0) + gv[i]
+        end
+        local dbl = db:tolist()
+        for co = 1, c[3] do assert(math.abs(dbl[co] - expect[co]) < 1e-4, what .. ": db") end
+      end
+    end
+  end)
+
+  it("backward skips gradients on request and checks shapes", function()
+    local x, w = rand({1, 2, 4, 4}), rand({3, 2, 3, 3})
+    local dx, dw, db = sl.conv2d_backward(x, w, sl.ones(1, 3, 4, 4), {weight = false, bias = false})
+    assert.are.same({1, 2, 4, 4}, dx:shape())
+    assert.is_nil(dw)
+    assert.is_nil(db)
+    local ok, err = pcall(sl.conv2d_backward, x, w, sl.ones(1, 3, 4, 5))
+    assert.is_false(ok)
+    assert.truthy(err:find("[1,3,4,4]", 1, true) and err:find("[1,3,4,5]", 1, true), err)
   end)
 
   it("exposes the auto choice", function()

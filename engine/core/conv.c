@@ -1,18 +1,21 @@
-/* conv.c — conv2d forward: im2col+GEMM, FFT (FFTW) and direct, with a reusable workspace.
+/* conv.c — conv2d forward: im2col+GEMM, row-FFT+GEMM, 2-D FFT (FFTW) and direct, with a
+ * reusable workspace and a cost model choosing among them.
  *
  * All paths compute out[b,co,y,x] = bias[co] + Σ_ci Σ_dy,dx w[co,ci,dy+r,dx+r] · x̃[b,ci,y+dy,x+dx]
  * with r = k/2 and x̃ the zero- or circularly-padded input.
  *
  * im2col: for each image, a row tile of output pixels is expanded into a [Cin·k², rows·W]
- * patch matrix (OpenMP over its rows), then one sgemm [Cout, Cin·k²] @ [Cin·k², rows·W] writes
- * straight into the output (ldc = H·W).  The tile is sized so the patch matrix stays near
- * COL_BUDGET bytes: the whole image at 64 channels, a few rows at 256 channels and k = 7
- * (where a full patch matrix would be ~800 MB).  The patch fill and the GEMM never overlap, so
- * OpenMP and the OpenBLAS pool take turns on the cores.
+ * patch matrix, then one sgemm [Cout, Cin·k²] @ [Cin·k², rows·W] writes straight into the
+ * output (ldc = H·W).  (image, tile) items are spread over OpenMP threads, each with its own
+ * patch buffer of at most COL_BUDGET bytes (a full patch matrix at 256 channels, k = 7, 128²
+ * would be ~800 MB) and a single-threaded sgemm.  The tiling does not depend on the thread
+ * count.
+ *
+ * fftrow: see conv_fftrow below (row FFTs + per-frequency complex GEMMs).
  *
  * FFT: circular padding is exact at the grid size (P,Q) = (H,W).  Zero padding needs a grid with
  * no wrap-around into the data: P ≥ H + r suffices (an output row reads input rows y-r..y+r, and
- * rows H..P-1 are zero), so we use the next 2^a3^b5^c7^d size ≥ max(H + r, k).  The kernel is
+ * rows H..P-1 are zero), so we use the next even 2^a·3^b size ≥ max(H + r, k).  The kernel is
  * embedded flipped (tap dy at row -dy mod P), so the product of spectra is the correlation.
  * The spectra are kept in a chunked layout [chunk][row][re 8 | im 8] so that the mixing kernel
  * (for every frequency, Y[b,co] = Σ_ci W[co,ci]·X[b,ci]) streams each operand contiguously with
@@ -34,7 +37,7 @@
 #include "sl_conv.h"
 #include "sl_linalg.h"
 
-#define COL_BUDGET ((size_t)16 << 20)
+#define COL_BUDGET ((size_t)8 << 20)   /* per-thread im2col patch buffer */
 #define FFT_BUDGET_DEFAULT ((size_t)256 << 20)
 #define CH 8                         /* frequencies per chunk (one AVX vector) */
 
@@ -145,9 +148,9 @@ static size_t fft_wspec_bytes(int64_t cin, int64_t cout, int64_t p, int64_t q) {
  *  - GEMMs run at G·eff(M,K), eff = 1/(1 + 16/M + 16/K): small channel counts starve the kernel
  *    (G = 80 GFLOP/s for sgemm, 70 for cgemm);
  *  - im2col: 2·B·Cout·Cin·k²·H·W flops, GEMM M = Cout, K = Cin·k² (the patch fill is in G);
- *  - fftrow: k complex GEMMs per x-frequency (8 flops per complex MAC; a complex element is a 2×2
- *    real block, so eff(2·Cout, 2·Cin)) plus
- *    B·(Cin+Cout)·H row transforms of length Q (≈ C_ROW·Q·log2 Q s each, scatter included);
+ *  - fftrow: k complex GEMMs per x-frequency (8 flops per complex MAC; a complex element is a
+ *    2×2 real block, so eff(2·Cout, 2·Cin)) plus B·(Cin+Cout)·H row transforms of length Q
+ *    (≈ C_ROW·Q·log2 Q s each, scatter included);
  *  - fft: B·(Cin+Cout) 2-D transforms (C_PLANE·PQ·log2 PQ s each) plus the mixing, bound by
  *    streaming the weight spectra (MIX_BW) or by its flops (MIX_RATE); + Cin·Cout weight
  *    transforms when the spectra are not cached in the workspace. */
@@ -230,9 +233,9 @@ static void conv_direct(float *out, const float *x, const float *w, const float 
 
 /* Fills col[K][rows*W] (K = cin*k*k) for output rows y0..y0+rows-1 of one image. */
 static void im2col_rows(float *col, const float *img, int64_t cin, int64_t H, int64_t W, int64_t k,
-                        int circ, int64_t y0, int64_t rows) {
-  int64_t r = k / 2, K = cin * k * k, n = rows * W;
-  for (int64_t kr = 0; kr < K; kr++) {
+                        int circ, int64_t y0, int64_t rows, int64_t kr0, int64_t kr1) {
+  int64_t r = k / 2, n = rows * W;
+  for (int64_t kr = kr0; kr < kr1; kr++) {
     int64_t ci = kr / (k * k), ky = (kr / k) % k, kx = kr % k;
     int64_t dx = kx - r;
     float *dst = col + kr * n;
@@ -266,15 +269,17 @@ static sl_status conv_im2col(float *out, const float *x, const float *w, const f
   int patches = k > 1 && K > 0;   /* 1×1 (or no input channel): the GEMM reads the input itself */
   int nt = sl_num_threads();
   if (nt < 1) nt = 1;
-  /* Tiles: at least ~4 items per thread for balance, each patch buffer within COL_BUDGET/nt. */
+  /* Tiles: at least 8 items in all (balance on a few cores), each patch buffer within
+   * COL_BUDGET, GEMMs at least ~512 columns wide when the budget allows.  Independent of nt so
+   * that every output element comes from the same GEMM shape whatever the thread count. */
   size_t row_bytes = (size_t)K * (size_t)W * sizeof(float);
-  int64_t ntiles = (4 * nt + B - 1) / B;
+  int64_t ntiles = (8 + B - 1) / B;
   if (patches) {
-    int64_t need = (int64_t)(((size_t)H * row_bytes + COL_BUDGET / nt - 1) / (COL_BUDGET / nt));
+    int64_t need = (int64_t)(((size_t)H * row_bytes + COL_BUDGET - 1) / COL_BUDGET);
     if (need > ntiles) ntiles = need;
   }
-  int64_t rows_min = (512 + W - 1) / W;        /* keep GEMMs at least ~512 columns wide */
-  if (patches && rows_min * row_bytes > COL_BUDGET / nt) rows_min = 1;
+  int64_t rows_min = (512 + W - 1) / W;
+  if (patches && rows_min * row_bytes > COL_BUDGET) rows_min = 1;
   int64_t rows = (H + ntiles - 1) / ntiles;
   if (rows < rows_min) rows = rows_min;
   if (rows > H) rows = H;
@@ -299,14 +304,14 @@ static sl_status conv_im2col(float *out, const float *x, const float *w, const f
     int64_t ldb = hw;
     if (patches) {
       float *buf = scratch + (size_t)t * per_thread;
-      im2col_rows(buf, img, cin, H, W, k, circ, y0, nr);
+      im2col_rows(buf, img, cin, H, W, k, circ, y0, nr, 0, K);
       col = buf; ldb = n;
     }
     float *c = out + b * cout * hw + y0 * W;
     if (bias)
       for (int64_t co = 0; co < cout; co++)
         for (int64_t i = 0; i < n; i++) c[co * hw + i] = bias[co];
-    sl_sgemm(0, 0, cout, n, K, 1.0f, w, K, col, ldb, bias ? 1.0f : 0.0f, c, hw);
+    sl_sgemm_serial(0, 0, cout, n, K, 1.0f, w, K, col, ldb, bias ? 1.0f : 0.0f, c, hw);
   }
   sl_blas_set_threads(prev);
   return SL_OK;
@@ -660,6 +665,134 @@ static sl_status conv_fftrow(float *out, const float *x, const float *w, const f
   return SL_OK;
 }
 
+/* ---- backward (im2col) ----
+ *
+ * With col[b] the [Cin·k², H·W] patch matrix of image b and dY[b] the [Cout, H·W] output grad:
+ *   dW = Σ_b dY[b] @ col[b]ᵀ,   dcol[b] = Wᵀ @ dY[b] → dx[b] by col2im (the adjoint of im2col:
+ *   every patch entry is added back to the input pixel it was copied from, dropped for zero
+ *   padding, wrapped for circular),   db = Σ_{b,y,x} dY.
+ * Images and row tiles are processed in a fixed order and every GEMM is the deterministic
+ * sl_sgemm, so gradients do not depend on the thread count either. */
+
+static sl_status check_args(const sl_tensor *x, const sl_tensor *w, const sl_tensor *bias);
+
+/* dx_img[ci] += col2im(dcol) for output rows y0..y0+rows-1; one OpenMP thread per input plane. */
+static void col2im_rows(float *dx_img, const float *dcol, int64_t cin, int64_t H, int64_t W, int64_t k,
+                        int circ, int64_t y0, int64_t rows) {
+  int64_t r = k / 2, n = rows * W;
+  #pragma omp parallel for schedule(static) num_threads(sl_num_threads()) if (cin > 1 && cin * k * k * n > 32768)
+  for (int64_t ci = 0; ci < cin; ci++) {
+    float *plane = dx_img + ci * H * W;
+    for (int64_t t = 0; t < k * k; t++) {
+      int64_t ky = t / k, kx = t % k, dx = kx - r;
+      const float *src = dcol + (ci * k * k + t) * n;
+      int64_t x0 = dx < 0 ? -dx : 0, x1 = dx > 0 ? W - dx : W;
+      if (x1 < x0) x1 = x0;
+      for (int64_t yy = 0; yy < rows; yy++) {
+        int64_t sy = y0 + yy + ky - r;
+        if (sy < 0 || sy >= H) { if (!circ) continue; sy = ((sy % H) + H) % H; }
+        float *d = plane + sy * W;
+        const float *s_ = src + yy * W;
+        for (int64_t xx = x0; xx < x1; xx++) d[xx + dx] += s_[xx];
+        if (circ) {
+          for (int64_t xx = 0; xx < x0 && xx < W; xx++) d[((xx + dx) % W + W) % W] += s_[xx];
+          for (int64_t xx = x1; xx < W; xx++) d[((xx + dx) % W + W) % W] += s_[xx];
+        }
+      }
+    }
+  }
+}
+
+sl_status sl_conv2d_backward(sl_tensor **dx_out, sl_tensor **dw_out, sl_tensor **db_out,
+                             const sl_tensor *x0, const sl_tensor *w0, const sl_tensor *dy0,
+                             sl_conv_padding padding, sl_conv2d_ws *ws) {
+  SL_TRY(check_args(x0, w0, NULL));
+  int64_t B = x0->shape[0], cin = x0->shape[1], H = x0->shape[2], W = x0->shape[3];
+  int64_t cout = w0->shape[0], k = w0->shape[2], hw = H * W, K = cin * k * k;
+  int64_t oshape[4] = { B, cout, H, W };
+  char sd[96], se[96], sx[96], sw[96];
+  if (dy0->ndim != 4 || memcmp(dy0->shape, oshape, sizeof oshape) || dy0->dtype != SL_DTYPE_F32)
+    return SL_ERR(SL_ERR_SHAPE, "conv2d_backward: output gradient must be float32 of shape %s (input %s, weight %s), got %s %s",
+                  sl_shape_str(se, sizeof se, 4, oshape), sl_shape_str(sx, sizeof sx, 4, x0->shape),
+                  sl_shape_str(sw, sizeof sw, 4, w0->shape), sl_dtype_name(dy0->dtype),
+                  sl_shape_str(sd, sizeof sd, dy0->ndim, dy0->shape));
+  if (padding == SL_CONV_PAD_CIRCULAR && (H == 0 || W == 0))
+    return SL_ERR(SL_ERR_SHAPE, "conv2d_backward: circular padding needs a non-empty grid");
+  int circ = padding == SL_CONV_PAD_CIRCULAR;
+  sl_tensor *x = NULL, *w = NULL, *dy = NULL, *dx = NULL, *dw = NULL, *db = NULL;
+  sl_conv2d_ws *tmp = NULL;
+  sl_status st = SL_OK;
+  if ((st = sl_tensor_contiguous_as(&dy, dy0, SL_DTYPE_F32)) != SL_OK) goto done;
+  if (dw_out && (st = sl_tensor_contiguous_as(&x, x0, SL_DTYPE_F32)) != SL_OK) goto done;
+  if (dx_out && (st = sl_tensor_contiguous_as(&w, w0, SL_DTYPE_F32)) != SL_OK) goto done;
+  if (dx_out && (st = sl_tensor_zeros(&dx, SL_DTYPE_F32, 4, x0->shape)) != SL_OK) goto done;
+  if (dw_out && (st = sl_tensor_zeros(&dw, SL_DTYPE_F32, 4, w0->shape)) != SL_OK) goto done;
+  if (db_out && (st = sl_tensor_zeros(&db, SL_DTYPE_F32, 1, &cout)) != SL_OK) goto done;
+  if (!ws && !(ws = tmp = sl_conv2d_ws_new())) { st = SL_ERR(SL_ERR_OOM, "conv2d_backward: cannot allocate a workspace"); goto done; }
+  {
+    const float *dyp = sl_tensor_data(dy);
+    if (db) {
+      float *dbp = sl_tensor_data(db);
+      #pragma omp parallel for schedule(static) num_threads(sl_num_threads()) if (cout > 1 && B * cout * hw > 65536)
+      for (int64_t co = 0; co < cout; co++) {
+        double acc = 0.0;
+        for (int64_t b = 0; b < B; b++) {
+          const float *g = dyp + (b * cout + co) * hw;
+          double part[8] = {0};
+          int64_t i = 0;
+          for (; i + 8 <= hw; i += 8)
+            for (int j = 0; j < 8; j++) part[j] += g[i + j];
+          for (; i < hw; i++) part[0] += g[i];
+          acc += ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+        }
+        dbp[co] = (float)acc;
+      }
+    }
+    if ((dx || dw) && K > 0 && B * hw > 0) {
+      /* Row tiles: a patch (and patch-gradient) buffer of at most 2·COL_BUDGET. */
+      size_t row_bytes = (size_t)K * W * sizeof(float);
+      int64_t rows = row_bytes ? (int64_t)(2 * COL_BUDGET / row_bytes) : H;
+      if (rows < 1) rows = 1;
+      if (rows > H) rows = H;
+      size_t colsz = ((size_t)K * rows * W + 15) & ~(size_t)15;
+      if (!ws_buf(&ws->scratch, &ws->scratch_bytes, colsz * sizeof(float))) {
+        st = SL_ERR(SL_ERR_OOM, "conv2d_backward: cannot allocate a %lld x %lld patch buffer", (long long)K, (long long)(rows * W));
+        goto done;
+      }
+      float *col = ws->scratch;
+      int nt = sl_num_threads();
+      for (int64_t b = 0; b < B; b++) {
+        const float *g = dyp + b * cout * hw;
+        for (int64_t y0 = 0; y0 < H; y0 += rows) {
+          int64_t nr = H - y0 < rows ? H - y0 : rows, n = nr * W;
+          if (dw) {
+            const float *img = (const float *)sl_tensor_data(x) + b * cin * hw;
+            int64_t chunk = (K + 63) / 64;   /* fill in 64 fixed slices, OpenMP over them */
+            #pragma omp parallel for schedule(dynamic) num_threads(nt) if (K * n > 32768)
+            for (int64_t c = 0; c < 64; c++) {
+              int64_t a = c * chunk, e = a + chunk < K ? a + chunk : K;
+              if (a < e) im2col_rows(col, img, cin, H, W, k, circ, y0, nr, a, e);
+            }
+            sl_sgemm(0, 1, cout, K, n, 1.0f, g + y0 * W, hw, col, n, 1.0f, (float *)sl_tensor_data(dw), K);
+          }
+          if (dx) {
+            sl_sgemm(1, 0, K, n, cout, 1.0f, sl_tensor_data(w), K, g + y0 * W, hw, 0.0f, col, n);
+            col2im_rows((float *)sl_tensor_data(dx) + b * cin * hw, col, cin, H, W, k, circ, y0, nr);
+          }
+        }
+      }
+    }
+  }
+done:
+  sl_tensor_release(x); sl_tensor_release(w); sl_tensor_release(dy);
+  sl_conv2d_ws_free(tmp);
+  if (st != SL_OK) { sl_tensor_release(dx); sl_tensor_release(dw); sl_tensor_release(db); return st; }
+  if (dx_out) *dx_out = dx;
+  if (dw_out) *dw_out = dw;
+  if (db_out) *db_out = db;
+  return SL_OK;
+}
+
 /* ---- entry points ---- */
 
 sl_conv_algo sl_conv2d_resolve(const sl_tensor *x, const sl_tensor *w, sl_conv_padding padding,
@@ -714,6 +847,8 @@ sl_status sl_conv2d_into(sl_tensor *out, const sl_tensor *x0, const sl_tensor *w
                   sl_shape_str(se, sizeof se, 4, oshape), sl_dtype_name(out->dtype),
                   sl_shape_str(so, sizeof so, out->ndim, out->shape));
   }
+  if (out->storage == x0->storage || out->storage == w0->storage || (b0 && out->storage == b0->storage))
+    return SL_ERR(SL_ERR_ARG, "conv2d: the output must not share memory with the input, weight or bias");
   if (padding == SL_CONV_PAD_CIRCULAR && (H == 0 || W == 0))
     return SL_ERR(SL_ERR_SHAPE, "conv2d: circular padding needs a non-empty grid");
   if (B * cout * H * W == 0) return SL_OK;

@@ -8,44 +8,123 @@
  *
  * When the right operand has no batch dims and the left one is a row-major stack of matrices,
  * the whole batch is folded into one tall GEMM (the Linear-layer case [B,T,in] @ [in,out]).
- * Otherwise the batch loop is serial with BLAS threading each call, except for many tiny
- * matrices, where the loop is run with OpenMP and BLAS is held at one thread (see sl_linalg.h).
- * Each output element is computed by one GEMM call either way, so results do not depend on the
- * thread count (up to OpenBLAS's own kernel choice, which depends only on sizes). */
+ * All GEMMs go through sl_sgemm/sl_dgemm, which keep OpenBLAS single-threaded and parallelise
+ * over a fixed tiling of C with OpenMP (see gemm_tiled): results do not depend on the thread
+ * count. */
 #include "sl_linalg.h"
 
 #include <cblas.h>
+#include <pthread.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 /* Provided by OpenBLAS (declared in its cblas.h on most builds; repeated here for others). */
 extern void openblas_set_num_threads(int num_threads);
 extern int openblas_get_num_threads(void);
 extern char *openblas_get_corename(void);
 
+/* ---- deterministic, OpenMP-tiled GEMM ----
+ * OpenBLAS's own threading changes results with the thread count (measured: a 300x200x500
+ * sgemm differs between 1 and 2 BLAS threads), and its spinning pool fights our OpenMP pool.
+ * So BLAS always runs single-threaded here and we parallelise over a fixed grid of C tiles:
+ * the tiling depends only on (m, n, k), each tile is one single-threaded BLAS call, hence the
+ * same bits whatever the thread count.  Inside an enclosing parallel region (conv work items,
+ * batched matmul) the same tiles run serially on the calling thread. */
+#define GEMM_TILE_M   128
+#define GEMM_MIN_TILE 128
+#define GEMM_TILES    8      /* aim: enough tiles to balance a few cores */
+
+static pthread_once_t g_blas_once = PTHREAD_ONCE_INIT;
+static void blas_init(void) { openblas_set_num_threads(1); }
+
+void sl_blas_init(void) { pthread_once(&g_blas_once, blas_init); }
+
+static void gemm_tiling(int64_t m, int64_t n, int64_t k, int64_t *tm, int64_t *tn) {
+  *tm = m; *tn = n;
+  if ((double)m * n * k < 2e6) return;     /* ~ 128³: one call is cheaper than a parallel region */
+  int64_t mt = 1;
+  if (m > GEMM_TILE_M) { *tm = GEMM_TILE_M; mt = (m + GEMM_TILE_M - 1) / GEMM_TILE_M; }
+  if (mt < GEMM_TILES) {
+    int64_t want = (GEMM_TILES + mt - 1) / mt;
+    int64_t w = (n + want - 1) / want;
+    w = (w + 63) / 64 * 64;
+    if (w < GEMM_MIN_TILE) w = GEMM_MIN_TILE;
+    if (w < n) *tn = w;
+  }
+}
+
+static void gemm_call(int dbl, int ta, int tb, int64_t m, int64_t n, int64_t k, double alpha,
+                      const void *a, int64_t lda, const void *b, int64_t ldb, double beta, void *c, int64_t ldc) {
+  enum CBLAS_TRANSPOSE TA = ta ? CblasTrans : CblasNoTrans, TB = tb ? CblasTrans : CblasNoTrans;
+  if (dbl)
+    cblas_dgemm(CblasRowMajor, TA, TB, (blasint)m, (blasint)n, (blasint)k, alpha, a, (blasint)lda,
+                b, (blasint)ldb, beta, c, (blasint)ldc);
+  else
+    cblas_sgemm(CblasRowMajor, TA, TB, (blasint)m, (blasint)n, (blasint)k, (float)alpha, a, (blasint)lda,
+                b, (blasint)ldb, (float)beta, c, (blasint)ldc);
+}
+
+static void gemm_tiled(int dbl, int ta, int tb, int64_t m, int64_t n, int64_t k, double alpha,
+                       const void *a, int64_t lda, const void *b, int64_t ldb, double beta, void *c, int64_t ldc) {
+  if (m <= 0 || n <= 0) return;
+  size_t es = dbl ? sizeof(double) : sizeof(float);
+  if (k <= 0) {  /* BLAS would only scale C; do it here so beta == 0 also clears NaNs */
+    for (int64_t i = 0; i < m; i++)
+      for (int64_t j = 0; j < n; j++) {
+        if (dbl) { double *p = (double *)c + i * ldc + j; *p = beta == 0.0 ? 0.0 : beta * *p; }
+        else { float *p = (float *)c + i * ldc + j; *p = beta == 0.0 ? 0.0f : (float)beta * *p; }
+      }
+    return;
+  }
+  pthread_once(&g_blas_once, blas_init);
+  int64_t tm, tn;
+  gemm_tiling(m, n, k, &tm, &tn);
+  int64_t ntn = (n + tn - 1) / tn, items = ((m + tm - 1) / tm) * ntn;
+  int nested = 0;
+#ifdef _OPENMP
+  nested = omp_in_parallel();
+#endif
+  int par = items > 1 && !nested;
+  int prev = par ? sl_blas_set_threads(1) : 0;   /* in case a caller raised it */
+  #pragma omp parallel for schedule(dynamic, 1) num_threads(sl_num_threads()) if (par)
+  for (int64_t it = 0; it < items; it++) {
+    int64_t i0 = (it / ntn) * tm, j0 = (it % ntn) * tn;
+    int64_t mm = m - i0 < tm ? m - i0 : tm, nn = n - j0 < tn ? n - j0 : tn;
+    const char *as = (const char *)a + (size_t)(ta ? i0 : i0 * lda) * es;
+    const char *bs = (const char *)b + (size_t)(tb ? j0 * ldb : j0) * es;
+    char *cs = (char *)c + (size_t)(i0 * ldc + j0) * es;
+    gemm_call(dbl, ta, tb, mm, nn, k, alpha, as, lda, bs, ldb, beta, cs, ldc);
+  }
+  if (par) sl_blas_set_threads(prev);
+}
+
 void sl_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
               float alpha, const float *a, int64_t lda, const float *b, int64_t ldb,
               float beta, float *c, int64_t ldc) {
-  if (m <= 0 || n <= 0) return;
-  if (k <= 0) {  /* BLAS would only scale C; do it here so beta == 0 also clears NaNs */
-    for (int64_t i = 0; i < m; i++)
-      for (int64_t j = 0; j < n; j++) c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
-    return;
-  }
-  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
-              (blasint)m, (blasint)n, (blasint)k, alpha, a, (blasint)lda, b, (blasint)ldb, beta, c, (blasint)ldc);
+  gemm_tiled(0, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 void sl_dgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
               double alpha, const double *a, int64_t lda, const double *b, int64_t ldb,
               double beta, double *c, int64_t ldc) {
+  gemm_tiled(1, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+void sl_sgemm_serial(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
+                     float alpha, const float *a, int64_t lda, const float *b, int64_t ldb,
+                     float beta, float *c, int64_t ldc) {
   if (m <= 0 || n <= 0) return;
-  if (k <= 0) {
-    for (int64_t i = 0; i < m; i++)
-      for (int64_t j = 0; j < n; j++) c[i * ldc + j] = beta == 0.0 ? 0.0 : beta * c[i * ldc + j];
-    return;
-  }
-  cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
-              (blasint)m, (blasint)n, (blasint)k, alpha, a, (blasint)lda, b, (blasint)ldb, beta, c, (blasint)ldc);
+  if (k <= 0) { gemm_tiled(0, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc); return; }
+  pthread_once(&g_blas_once, blas_init);
+  gemm_call(0, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+int sl_gemm_is_single_tile(int64_t m, int64_t n, int64_t k) {
+  int64_t tm, tn;
+  gemm_tiling(m, n, k, &tm, &tn);
+  return tm >= m && tn >= n;
 }
 
 int sl_blas_get_threads(void) { return openblas_get_num_threads(); }
@@ -200,9 +279,10 @@ static sl_status matmul_impl(sl_tensor **out, const sl_tensor *a0, const sl_tens
     goto done;
   }
 
-  /* General batch loop. */
-  int64_t flops = m * n * k;
-  int tiny = flops < 32 * 32 * 32 && nbatch >= 4;
+  /* General batch loop: matrices too small to be tiled run one per thread; bigger ones one
+   * after the other, each tiled over the threads by sl_sgemm.  Either way each matrix is the
+   * same sequence of BLAS calls, so the result does not depend on the thread count. */
+  int tiny = nbatch >= 2 && sl_gemm_is_single_tile(m, n, k);
   int prev = tiny ? sl_blas_set_threads(1) : 0;
   #pragma omp parallel for schedule(static) if (tiny) num_threads(sl_num_threads())
   for (int64_t bi = 0; bi < nbatch; bi++) {

@@ -6,8 +6,11 @@
  *
  * Algorithms (see docs/convolution.md for where each wins on our CPUs):
  *  - SL_CONV_IM2COL: patches → one GEMM per image row-tile (1×1 is a plain GEMM, no patches);
+ *  - SL_CONV_FFTROW: FFT along x only, then per x-frequency k complex GEMMs along y
+ *                    ([Cout×Cin] @ [Cin × B·(H+2r)]): ≈ k/2 fewer FLOPs than im2col, no cache;
  *  - SL_CONV_FFT:    FFTW r2c of the padded input and weights, per-frequency channel mixing
- *                    (a complex [Cout×Cin] @ [Cin×B] product per frequency), c2r;
+ *                    (a complex [Cout×Cin] @ [Cin×B] product per frequency), c2r; fastest at
+ *                    k ≥ 5 when a workspace keeps the weight spectra, but those are large;
  *  - SL_CONV_DIRECT: a plain loop nest; the reference, and fast enough for tiny problems;
  *  - SL_CONV_AUTO:   picks by a cost model (sl_conv2d_choose).
  *
@@ -43,6 +46,13 @@ sl_status sl_conv2d(sl_tensor **out, const sl_tensor *x, const sl_tensor *w, con
  * overlap x). */
 sl_status sl_conv2d_into(sl_tensor *out, const sl_tensor *x, const sl_tensor *w, const sl_tensor *bias,
                          sl_conv_padding padding, sl_conv_algo algo, sl_conv2d_ws *ws);
+
+/* Gradients of y = conv2d(x, w) + bias given dy = dL/dy [B,Cout,H,W] (im2col + GEMM):
+ * dx [B,Cin,H,W], dw [Cout,Cin,k,k], db [Cout] — new tensors; pass NULL for any not wanted
+ * (x is only read for dw, w only for dx).  Deterministic like the forward. */
+sl_status sl_conv2d_backward(sl_tensor **dx, sl_tensor **dw, sl_tensor **db,
+                             const sl_tensor *x, const sl_tensor *w, const sl_tensor *dy,
+                             sl_conv_padding padding, sl_conv2d_ws *ws);
 
 /* The algorithm SL_CONV_AUTO would use; weights_cached != 0 when the FFT weight spectra are
  * already in the workspace (then only the input/output transforms and the mixing count). */

@@ -6,10 +6,12 @@
  *  - tensor ops with torch semantics: sl_linalg_matmul (1-D/2-D/N-D, batch dims broadcast) and
  *    sl_linalg_bmm (3-D @ 3-D).
  *
- * Threading rule: Debian's OpenBLAS is the pthread build.  Never call it with more than one BLAS
- * thread from inside an OpenMP parallel region (the two pools oversubscribe the cores).  Either
- * parallelise the outer loop with OpenMP and wrap it in sl_blas_set_threads(1) … restore, or
- * leave the loop serial and let BLAS thread each call. */
+ * Threading: Debian's OpenBLAS is the pthread build, whose threading changes results with the
+ * thread count and whose spinning pool fights OpenMP's.  sl_sgemm/sl_dgemm therefore keep BLAS at
+ * one thread and parallelise themselves with OpenMP over a fixed tiling of C (same bits for any
+ * thread count).  They may be called inside an OpenMP parallel region (the tiles then run on the
+ * calling thread).  Code calling cblas_* directly must not do so with more than one BLAS thread
+ * from inside a parallel region: wrap the region in sl_blas_set_threads(1) … restore. */
 #ifndef SL_LINALG_H
 #define SL_LINALG_H
 
@@ -26,7 +28,22 @@ void sl_dgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
               double alpha, const double *a, int64_t lda, const double *b, int64_t ldb,
               double beta, double *c, int64_t ldc);
 
-/* BLAS worker threads (global to the process).  set returns the previous value so callers can
+/* One BLAS call on the calling thread, no tiling: for kernels that split the work themselves
+ * into items whose shapes do not depend on the thread count (BLAS must be at one thread, which
+ * is the state after any sl_?gemm call; call it inside your own parallel region). */
+void sl_sgemm_serial(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
+                     float alpha, const float *a, int64_t lda, const float *b, int64_t ldb,
+                     float beta, float *c, int64_t ldc);
+
+/* Puts OpenBLAS at one thread once per process (sl_?gemm do it on first use; the Lua module
+ * does it at start-up so that code calling cblas_* directly sees the same state from the start). */
+void sl_blas_init(void);
+
+/* True when sl_sgemm would run this shape as a single BLAS call (no OpenMP inside); callers
+ * batching many such GEMMs parallelise over the batch instead. */
+int sl_gemm_is_single_tile(int64_t m, int64_t n, int64_t k);
+
+/* OpenBLAS worker threads (global to the process; 1 once a sl_?gemm ran).  set returns the previous value so callers can
  * restore it: `int prev = sl_blas_set_threads(1); ...omp region...; sl_blas_set_threads(prev);` */
 int  sl_blas_get_threads(void);
 int  sl_blas_set_threads(int n);

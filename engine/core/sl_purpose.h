@@ -16,7 +16,8 @@ enum {
   SL_RNG_PURPOSE_NOISE    = 5, /* rollout noise: (operator index, realization, step) */
   SL_RNG_PURPOSE_DROPOUT  = 6, /* dropout masks: (operator index, realization, step) */
   SL_RNG_PURPOSE_TRAINING = 7, /* training-side draws (shuffles, inits): (epoch/stage, 0, 0) */
-  SL_RNG_PURPOSE_SENSITIVITY = 8 /* operator-sensitivity probes: (operator index, probe, 0) */
+  SL_RNG_PURPOSE_SENSITIVITY = 8, /* operator-sensitivity probes: (operator index, probe, 0) */
+  SL_RNG_PURPOSE_CNN_EMBED = 9 /* INITIAL CNN embedding weights (fixed seed): (layer, input channels, 0) */
 };
 
 #endif

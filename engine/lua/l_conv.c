@@ -4,6 +4,8 @@
  *     workspace = a ConvWorkspace (reused buffers and cached FFT weight spectra), out = a contiguous
  *     float32 [B,Cout,H,W] tensor to write into.  Returns the output and the algorithm used.
  *   ws = sl.conv2d_workspace()   ws:bytes(), ws:clear(), ws:free(), ws:set_fft_budget(bytes)
+ *   dx, dw, db = sl.conv2d_backward(x, w, dy, opts)
+ *     opts: padding, workspace, and input / weight / bias = false to skip that gradient (nil back)
  *   sl.conv2d_choose(B, cin, cout, h, w, k, padding, weights_cached) → algorithm name for auto
  * A workspace is freed by the GC or early with ws:free(). */
 #include "sl_lua.h"
@@ -100,6 +102,39 @@ static int l_conv2d(lua_State *L) {
   return 2;
 }
 
+/* dx, dw, db = sl.conv2d_backward(x, w, dy, {padding=, input=true, weight=true, bias=true,
+ * workspace=}); a gradient switched off comes back as nil. */
+static int l_conv2d_backward(lua_State *L) {
+  sl_tensor *x = sl_lua_check_tensor(L, 1), *w = sl_lua_check_tensor(L, 2), *dy = sl_lua_check_tensor(L, 3);
+  sl_conv_padding padding = SL_CONV_PAD_ZEROS;
+  sl_conv2d_ws *ws = NULL;
+  int want[3] = {1, 1, 1};
+  static const char *const names[3] = {"input", "weight", "bias"};
+  if (!lua_isnoneornil(L, 4)) {
+    luaL_checktype(L, 4, LUA_TTABLE);
+    lua_getfield(L, 4, "padding");
+    if (!lua_isnil(L, -1)) padding = check_padding(L, luaL_checkstring(L, -1));
+    lua_pop(L, 1);
+    lua_getfield(L, 4, "workspace");
+    if (!lua_isnil(L, -1)) ws = check_ws(L, lua_gettop(L));
+    lua_pop(L, 1);
+    for (int i = 0; i < 3; i++) {
+      lua_getfield(L, 4, names[i]);
+      if (!lua_isnil(L, -1)) want[i] = lua_toboolean(L, -1);
+      lua_pop(L, 1);
+    }
+  }
+  sl_tensor *dx = NULL, *dw = NULL, *db = NULL;
+  SL_LUA_TRY(L, "conv2d_backward", sl_conv2d_backward(want[0] ? &dx : NULL, want[1] ? &dw : NULL,
+                                                      want[2] ? &db : NULL, x, w, dy, padding, ws));
+  sl_tensor *res[3] = {dx, dw, db};
+  for (int i = 0; i < 3; i++) {
+    if (res[i]) sl_lua_push_tensor(L, res[i]);
+    else lua_pushnil(L);
+  }
+  return 3;
+}
+
 static int l_choose(lua_State *L) {
   int64_t v[6];
   for (int i = 0; i < 6; i++) {
@@ -124,8 +159,8 @@ SL_LUA_MODULE(conv) {
   sl_lua_set_functions(L, -1, methods);
   lua_setfield(L, -2, "__index");
   lua_pop(L, 1);
-  const luaL_Reg fns[] = {{"conv2d", l_conv2d}, {"conv2d_workspace", l_ws_new}, {"conv2d_choose", l_choose},
-                          {NULL, NULL}};
+  const luaL_Reg fns[] = {{"conv2d", l_conv2d}, {"conv2d_backward", l_conv2d_backward},
+                          {"conv2d_workspace", l_ws_new}, {"conv2d_choose", l_choose}, {NULL, NULL}};
   sl_lua_set_functions(L, core, fns);
   return 0;
 }

@@ -36,5 +36,6 @@ SL_LUA_MODULE(linalg) {
   const luaL_Reg methods[] = {{"matmul", l_matmul}, {"bmm", l_bmm}, {NULL, NULL}};
   sl_lua_set_functions(L, core, fns);
   sl_lua_add_tensor_methods(L, methods);
+  sl_blas_init();   /* BLAS single-threaded from the start: results must not depend on call history */
   return 0;
 }
