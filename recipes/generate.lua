@@ -30,6 +30,8 @@ return {
     { "resume", type = "flag", help = "continue an incomplete output file (config and seed must match)" },
     { "force", type = "flag", help = "overwrite an existing output file" },
     { "shard", type = "string", metavar = "i/n", help = "generate only the i-th of n contiguous index ranges (1 <= i <= n)" },
+    { "features", type = "path", multi = true, must_exist = true, metavar = "FILE.lua",
+      help = "Lua file of custom feature formulas (features.register{...}); repeatable; give it again with --resume" },
     { "dry-run", type = "flag", help = "check the config and print the plan; write nothing" },
     { "verbose", type = "flag", short = "v", help = "print the config summary, sampling metrics and diverging operators" },
   },
@@ -47,7 +49,8 @@ return {
     local cfg, err = config.try_load(opts.config, overrides_of(opts))
     if not cfg then cli.user_error("%s", err) end
     local gopts = { output = opts.output, shard = opts.shard, device = opts.device, threads = opts.threads,
-                    resume = opts.resume, force = opts.force, verbose = opts.verbose }
+                    resume = opts.resume, force = opts.force, verbose = opts.verbose,
+                    custom_features = opts.features }
     local plan = generate.plan(cfg, gopts)
 
     if opts.verbose or opts.dry_run then

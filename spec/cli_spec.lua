@@ -79,6 +79,10 @@ describe("spinlock binary", function()
     local out, _, rc = spinlock("-e 'print(type(sl), arg[0], arg[1], #arg)' x")
     assert.are.equal(0, rc)
     assert.are.equal("table\t-e\tx\t1\n", out)
+    out = spinlock("-e 'print(select(\"#\", ...), ...)' p 'q r'")
+    assert.are.equal("2\tp\tq r\n", out)
+    out = spinlock("-e 'print(select(\"#\", ...))'")
+    assert.are.equal("0\n", out)
   end)
 
   it("run passes arguments as arg and ... like lua.c", function()
@@ -195,6 +199,17 @@ return { options = { { "n", type = "int", default = 1 } },
     assert.truthy(err:find("oops", 1, true))
   end)
 
+  it("reports piped REPL input that ends inside a statement and exits 1", function()
+    local out, err, rc = spinlock("repl", { stdin = "print(1)\nx =\n" })
+    assert.are.equal("1\n", out)
+    assert.are.equal(1, rc)
+    assert.truthy(err:find("stdin:1: unexpected symbol near '<eof>'", 1, true))
+    assert.truthy(err:find("input ended inside an unfinished statement", 1, true))
+    out, err, rc = spinlock("repl", { stdin = "for i = 1, 2 do\n  print(i)\n" })
+    assert.are.same({ "", 1 }, { out, rc })
+    assert.truthy(err:find("'end' expected", 1, true))
+  end)
+
   it("runs piped stdin as a script when there are no arguments", function()
     local out, _, rc = spinlock("", { stdin = "print(1 + 1)\n" })
     assert.are.equal(0, rc)
@@ -237,6 +252,16 @@ describe("backend probe", function()
       assert.truthy(info.reason:find("^cudaGetDeviceCount") or info.reason:find("no CUDA device"),
                     info.reason)
     end
+  end)
+
+  it("starts with OMP_WAIT_POLICY=passive unless the user set a policy", function()
+    local code = "-e 'print(os.getenv(\"OMP_WAIT_POLICY\"))'"
+    local clean = "env -u OMP_WAIT_POLICY -u SPINLOCK_REEXEC"
+    assert.are.equal("passive\n", (spinlock(code, { env = clean })))
+    assert.are.equal("active\n", (spinlock(code, { env = clean .. " OMP_WAIT_POLICY=active" })))
+    -- the re-exec keeps the arguments and stdin
+    local out, _, rc = spinlock("-e 'local a, b = ... print(a, b, io.read(\"*l\"))' a 'b c'", { env = clean, stdin = "line\n" })
+    assert.are.same({ "a\tb c\tline\n", 0 }, { out, rc })
   end)
 
   it("does not run OpenBLAS on its Prescott fallback where AVX2 exists", function()

@@ -114,7 +114,8 @@ describe("config.load", function()
     assert.equal(false, cfg.dataset.storage.store_trajectories)
     assert.equal("float32", cfg.dataset.storage.trajectory_dtype)
     assert.equal("datasets/mini.h5", cfg.dataset.output_path)
-    assert.same({ initial = true, architecture = true, summary = true, temporal = true }, cfg.features)
+    local f = cfg.features
+    assert.same({ true, true, true, true }, { f.initial, f.architecture, f.summary, f.temporal })
   end)
 
   it("names the file, the line, the key path and the nearest key for an unknown key", function()
@@ -237,9 +238,11 @@ describe("shorthand (user's guide Custom Configurations)", function()
   end)
 
   it("reads the ic/nop/sdf/td feature switches", function()
-    assert.same({ initial = true, architecture = true, summary = true, temporal = false }, cfg.features)
+    local f = cfg.features
+    assert.same({ true, true, true, false }, { f.initial, f.architecture, f.summary, f.temporal })
     local c2 = config.load_string(MINIMAL .. "features: {initial: false, summary: true}\n", "f.yaml", nil, quiet)
-    assert.same({ initial = false, architecture = true, summary = true, temporal = true }, c2.features)
+    local f2 = c2.features
+    assert.same({ false, true, true, true }, { f2.initial, f2.architecture, f2.summary, f2.temporal })
     assert.matches("contradicts features%.sdf", str_err(MINIMAL .. "features: {sdf: true, summary: false}\n"))
     assert.matches("'features%.tempral': unknown feature family %(did you mean 'features%.temporal'%?%)",
                    str_err(MINIMAL .. "features: {tempral: true}\n"))

@@ -336,6 +336,30 @@ recipe.run(cli.parse(arg, recipe, "spinlock generate"))
       assert.truthy(out:find("--resume and --force contradict", 1, true), out)
     end)
 
+    it("stores custom Lua feature formulas given with --features", function()
+      if not pcall(require, "spinlock.features") then pending("spinlock.features is not in this build yet") return end
+      local ff = dir .. "/my_features.lua"
+      local fh = assert(io.open(ff, "w"))
+      fh:write([[
+local features = require "spinlock.features"
+features.register{ name = "spec_last_abs_mean", family = "summary", formula = "mean |u| of the last frame",
+  fn = function(traj) return traj:select(2, traj:size(2)):abs():mean() end }
+]])
+      fh:close()
+      local out, code = cli_run("--config '" .. cfg_path .. "' --output '" .. dir .. "/custom.h5' --num-operators 2 --features '" .. ff .. "'")
+      assert.are.equal(0, code, out)
+      local f = h5.open(dir .. "/custom.h5")
+      local names = f:attr("features/summary", "feature_names")
+      assert.are.equal("spec_last_abs_mean", names[#names])
+      local col = f:read("features/summary"):select(2, #names)
+      local traj = f:read("outputs/trajectories")
+      f:close()
+      for i = 1, 2 do
+        local expect = traj:select(1, i):select(2, traj:size(3)):abs():mean()
+        assert.is_true(math.abs(col[i] - expect) <= 1e-5 * (1 + expect), ("row %d: %g vs %g"):format(i, col[i], expect))
+      end
+    end)
+
     it("checks the config without writing anything on --dry-run", function()
       if not pcall(require, "spinlock.cli") then pending("the CLI (spinlock.cli) is not in this build yet") return end
       local out, code = cli_run("--config '" .. cfg_path .. "' --output '" .. dir .. "/dry.h5' --dry-run --shard 2/3")

@@ -195,6 +195,22 @@ describe("reduction values by hand", function()
     assert.are.equal(0, sl.tensor({ 7 }):var(false))
   end)
 
+  it("var/std take an options table {unbiased=, keepdim=}", function()
+    local t = sl.tensor({ { 1, 2, 3, 4 }, { 2, 2, 2, 2 } })
+    assert.are.same({ 1.25, 0 }, t:var(2, { unbiased = false }):totable())
+    assert.is_true(close(t:var(2, {}):totable()[1], 5 / 3, 1e-7))  -- {} as flags: the defaults
+    assert.are.same({ { 1.25 }, { 0 } }, t:var(2, { unbiased = false, keepdim = true }):totable())
+    assert.is_true(close(t:std(2, { keepdim = true }):totable()[1][1], math.sqrt(5 / 3), 1e-7))
+    assert.are.equal(t:var(false), t:var({ unbiased = false }))
+    assert.are.equal(t:std(nil, false), sl.std(t, { unbiased = false }))
+    assert.has_error(function() t:var(2, { unbias = false }) end,
+      "var: unknown option 'unbias' (the options are unbiased and keepdim)")
+    assert.has_error(function() t:var(2, { unbiased = false }, true) end,
+      "var: give the flags either as an options table or as arguments, not both")
+    assert.has_error(function() t:std(2, "no") end,
+      "std: unbiased must be a boolean or an options table {unbiased=, keepdim=}, got string")
+  end)
+
   it("var stays accurate with a large mean (two-pass in double)", function()
     local t = sl.tensor({ 1e4 + 1, 1e4 + 2, 1e4 + 3, 1e4 + 4 })
     assert.are.equal(1.25, t:var(false))

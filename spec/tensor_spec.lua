@@ -56,6 +56,39 @@ describe("tensor creation", function()
     p[5] = -1
     assert.are.equal(-1, copy:get(2, 3))
   end)
+
+  it("from_ptr reads the memory an FFI pointer points at, not the cdata object", function()
+    local ffi = require "ffi"
+    local t = sl.arange(6)
+    local fp = ffi.cast("float*", t:ptr())
+    assert.are.same({0, 1, 2, 3}, sl.from_ptr(fp, {4}):totable())
+    assert.are.same({0, 1}, sl.from_ptr(ffi.cast("void*", t:ptr()), {2}, "float32"):totable())
+    -- pointer arithmetic: fp + 2 points at the third element
+    local v = sl.from_ptr(fp + 2, {2, 2}, "float32", false)
+    assert.are.same({{2, 3}, {4, 5}}, v:totable())
+    v:set(-7, 1, 1)
+    assert.are.equal(-7, t[3])
+    -- lightuserdata and numeric addresses
+    assert.are.same({0, 1, -7}, sl.from_ptr(t:ptr(), {3}):totable())
+    assert.are.same({-7, 3}, sl.from_ptr(tonumber(ffi.cast("uintptr_t", fp + 2)), {2}):totable())
+    -- arrays (also of another dtype) and double pointers
+    local d = ffi.new("double[3]", {1.5, 2.5, 3.5})
+    assert.are.same({1.5, 2.5, 3.5}, sl.from_ptr(d, {3}, "float64"):totable())
+    assert.are.same({2.5, 3.5}, sl.from_ptr(ffi.cast("double*", d) + 1, {2}, "float64"):totable())
+  end)
+
+  it("from_ptr rejects NULL, non-pointers and struct cdata clearly", function()
+    local ffi = require "ffi"
+    assert.has_error(function() sl.from_ptr(ffi.cast("float*", nil), {1}) end)
+    local ok, err = pcall(sl.from_ptr, ffi.cast("float*", nil), {1})
+    assert.truthy(err:find("non%-NULL pointer expected"))
+    ok, err = pcall(sl.from_ptr, "x", {1})
+    assert.truthy(err:find("pointer %(lightuserdata, FFI cdata or address%) expected, got string"))
+    ok, err = pcall(sl.from_ptr, ffi.new("struct { int a; }"), {1})
+    assert.truthy(err:find("pointer or array cdata expected"))
+    ok, err = pcall(sl.from_ptr, -8, {1})
+    assert.truthy(err:find("non%-negative integer"))
+  end)
 end)
 
 describe("tensor views", function()
@@ -127,6 +160,30 @@ describe("tensor views", function()
     t:set(9, 1, 2)
     assert.are.equal(9, t:get(1, 2))
   end)
+
+  it("indexes leading dims with a table t[{i, j}] and rejects other keys clearly", function()
+    local t = sl.arange(24):view(2, 3, 4)
+    assert.are.equal(14, t[{ 2, 1, 3 }])                     -- element: (1*3 + 0)*4 + 2
+    assert.are.equal(23, t[{ -1, -1, -1 }])
+    assert.are.same({ 20, 21, 22, 23 }, t[{ 2, 3 }]:totable())  -- fewer indices: a view
+    assert.are.same({ 3, 4 }, t[{ 1 }]:shape())
+    local s = t:transpose(1, 3)                                 -- strided
+    assert.are.equal(t:get(2, 3, 4), s[{ 4, 3, 2 }])
+    t[{ 1, 2, 3 }] = -5
+    assert.are.equal(-5, t:get(1, 2, 3))
+    t[{ 2, 1 }] = sl.tensor({ 9, 8, 7, 6 })
+    assert.are.same({ 9, 8, 7, 6 }, t[2][1]:totable())
+    t[{ 1, 3 }] = 0
+    assert.are.same({ 0, 0, 0, 0 }, t[1][3]:totable())
+    assert.has_error(function() return t[{ 1, 2, 3, 4 }] end,
+      "index: table index must hold 1 to 3 numbers for a 3-d tensor, got 4")
+    assert.has_error(function() return t[{ 1, 5 }] end, "index 5 out of range for dimension 2 of size 3")
+    assert.has_error(function() return t[{ 1, "x" }] end, "index: entry 2 of the index table is string, expected a number")
+    assert.has_error(function() return t[true] end,
+      "index: tensor index must be a number or a table of numbers {i, j, ...}, got boolean")
+    assert.has_error(function() t[{}] = 1 end)
+    assert.is_nil(t.no_such_method)
+  end)
 end)
 
 describe("tensor copies", function()
@@ -166,6 +223,14 @@ describe("tensor lifetime", function()
     v:free()
     assert.is_true(sl.memory_info().cpu_bytes <= before + 1024)
     assert.has_error(function() t:numel() end)
+  end)
+
+  it("prints a freed tensor as Tensor(freed)", function()
+    local t = sl.zeros(2, 2)
+    assert.is_false(t:is_freed())
+    t:free()
+    assert.is_true(t:is_freed())
+    assert.are.equal("Tensor(freed)", tostring(t))
   end)
 end)
 

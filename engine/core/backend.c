@@ -25,6 +25,8 @@ static const sl_host_api g_host = {
   .tensor_numel = sl_tensor_numel,
   .tensor_is_contiguous = sl_tensor_is_contiguous,
   .tensor_data = sl_tensor_data,
+  .tensor_empty_on = sl_tensor_empty_on,
+  .tensor_release = sl_tensor_release,
 };
 
 static void set_reason(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

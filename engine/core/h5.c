@@ -1210,6 +1210,7 @@ typedef struct {
 } name_list;
 
 static herr_t collect_cb(hid_t g, const char *name, const H5L_info_t *li, void *data) {
+  (void)g;
   name_list *l = data;
   if (l->n == l->cap) {
     size_t cap = l->cap ? l->cap * 2 : 16;

@@ -32,7 +32,10 @@ int sl_act_from_name(const char *s, sl_act *out) {
 /* Branch-free float kernels the compiler can vectorise (libm's expf/erff/tanhf are scalar calls,
  * 10-15x slower here, and the activation would then dominate the fused norm pass).  Selects
  * written as ?: become blend instructions thanks to no-trapping-math (pragma above). */
-static inline float exp_f(float x) {       /* relative error < 1e-7 over the clamped range */
+static inline float exp_f(float x_in) {    /* relative error < 1e-7 over the clamped range */
+  /* NaN is routed through the polynomial as 0 and restored at the end: converting NaN to an
+   * integer below would be undefined behaviour (UBSan flags it). */
+  float x = x_in != x_in ? 0.0f : x_in;
   x = x < -87.3f ? -87.3f : (x > 88.7f ? 88.7f : x);
   float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;   /* round(x / ln2) */
   float r = (x - n * 0.693145751953125f) - n * 1.428606765330187045e-06f;  /* Cody-Waite */
@@ -47,7 +50,7 @@ static inline float exp_f(float x) {       /* relative error < 1e-7 over the cla
   int32_t e = ((int32_t)n + 127) << 23;
   float s;
   memcpy(&s, &e, sizeof s);
-  return p * s;
+  return x_in != x_in ? x_in : p * s;
 }
 
 /* erf by Abramowitz & Stegun 7.1.26 (absolute error < 1.5e-7). */

@@ -125,6 +125,7 @@ static part block_f64(const void *p, int64_t n, int k, double c) { return block_
 /* Integer kernels work on int64 (exact; sums and products wrap like C unsigned arithmetic). */
 static part block_i64(const void *p, int64_t n, int k, double c)
 {
+  (void)c;  /* no integer kernel takes a constant (only the float sumsqdev/sumpow/sumexp do) */
   const int64_t *x = p;
   part r = {0, 0, 0};
   switch (k) {

@@ -40,7 +40,7 @@
 extern "C" {
 #endif
 
-#define SL_BACKEND_ABI 1
+#define SL_BACKEND_ABI 2
 #define SL_BACKEND_PLUGIN_INIT "sl_backend_plugin_init"
 #define SL_CUDA_PLUGIN_NAME "libspinlock_cuda.so"
 
@@ -68,6 +68,10 @@ typedef struct sl_backend {
   sl_status    (*memcpy_d2h)(void *dst, const void *src, size_t nbytes);
   sl_status    (*memcpy_d2d)(void *dst, const void *src, size_t nbytes);
   sl_status    (*synchronize)(void);
+  sl_status    (*memset_zero)(void *dst, size_t nbytes);
+  /* Caching allocator: bytes held by live tensors and bytes parked in the cache for reuse. */
+  void         (*memory_stats)(int64_t *in_use, int64_t *cached);
+  void         (*empty_cache)(void);   /* returns cached blocks to the driver */
   const sl_backend_op *ops;        /* terminated by an entry with name == NULL */
 } sl_backend;
 
@@ -80,6 +84,9 @@ typedef struct sl_host_api {
   int64_t    (*tensor_numel)(const sl_tensor *t);
   int        (*tensor_is_contiguous)(const sl_tensor *t);
   void      *(*tensor_data)(const sl_tensor *t);
+  /* Output tensors: sl_tensor_empty_on / sl_tensor_release (the plugin creates device results). */
+  sl_status  (*tensor_empty_on)(sl_tensor **out, sl_dtype dt, int ndim, const int64_t *shape, sl_device dev);
+  void       (*tensor_release)(sl_tensor *t);
 } sl_host_api;
 
 /* Fills *be and returns SL_OK when the backend is usable (at least one device).  On any failure

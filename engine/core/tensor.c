@@ -5,6 +5,7 @@
  * shape.  Copies go through one routine (sl_tensor_copy) that handles broadcasting, dtype
  * conversion and arbitrary strides, with a memcpy fast path for matching contiguous layouts. */
 #include "sl_tensor.h"
+#include "sl_device.h"   /* device hooks (CUDA helper): device memory lives in device.c */
 
 #include <math.h>
 #include <string.h>
@@ -72,13 +73,22 @@ void sl_contiguous_strides(int ndim, const int64_t *shape, int64_t *stride) {
 sl_status sl_tensor_empty_on(sl_tensor **out, sl_dtype dt, int ndim, const int64_t *shape, sl_device dev) {
   *out = NULL;
   if ((unsigned)dt >= SL_DTYPE_COUNT) return SL_ERR(SL_ERR_DTYPE, "unknown dtype %d", (int)dt);
-  if (dev != SL_DEV_CPU)
-    return SL_ERR(SL_ERR_DEVICE, "device %s is not available in this build (CPU only)", sl_device_name(dev));
   int64_t numel;
   SL_TRY(check_shape(ndim, shape, "tensor", &numel));
   size_t nbytes = (size_t)numel * sl_dtype_size(dt);
   sl_storage *s = calloc(1, sizeof *s);
   if (!s) return SL_ERR(SL_ERR_OOM, "out of memory allocating tensor storage");
+  if (dev != SL_DEV_CPU) {   /* device hook: the backend allocates and sets s->release */
+    sl_status dst = sl_device_storage_alloc(s, nbytes, dev);
+    if (dst != SL_OK) { free(s); return dst; }
+    s->nbytes = nbytes;
+    s->device = dev;
+    int64_t dstride[SL_MAX_DIMS];
+    sl_contiguous_strides(ndim, shape, dstride);
+    dst = header_new(out, s, dt, ndim, shape, dstride, 0);
+    if (dst != SL_OK) { s->release(s->release_ctx, s->data, nbytes); free(s); }
+    return dst;
+  }
   s->data = sl_alloc(nbytes);
   if (!s->data) {
     free(s);
@@ -225,10 +235,12 @@ static int64_t offset_of(const sl_tensor *t, const int64_t *idx) {
 }
 
 double sl_tensor_get(const sl_tensor *t, const int64_t *idx) {
+  if (t->storage->device != SL_DEV_CPU) return sl_device_load(t, offset_of(t, idx));   /* device hook */
   return sl_load_f64(t->storage->data, t->dtype, offset_of(t, idx));
 }
 
 void sl_tensor_set(sl_tensor *t, const int64_t *idx, double v) {
+  if (t->storage->device != SL_DEV_CPU) { sl_device_store(t, offset_of(t, idx), v); return; }   /* device hook */
   sl_store_f64(t->storage->data, t->dtype, offset_of(t, idx), v);
 }
 
@@ -239,6 +251,7 @@ double sl_tensor_get_linear(const sl_tensor *t, int64_t i) {
     off += (i % n) * t->stride[d];
     i /= n;
   }
+  if (t->storage->device != SL_DEV_CPU) return sl_device_load(t, off);   /* device hook */
   return sl_load_f64(t->storage->data, t->dtype, off);
 }
 
@@ -482,6 +495,7 @@ void sl_iter_init(sl_iter *it, int ndim, const int64_t *shape, int nops, const s
 /* ---------------------------------------------------------------- copies */
 
 sl_status sl_tensor_fill(sl_tensor *t, double v) {
+  if (sl_tensor_device(t) != SL_DEV_CPU) return sl_device_fill(t, v);   /* device hook */
   int64_t n = sl_tensor_numel(t);
   if (sl_tensor_is_contiguous(t)) {
     void *d = sl_tensor_data(t);
@@ -504,7 +518,7 @@ sl_status sl_tensor_fill(sl_tensor *t, double v) {
 
 sl_status sl_tensor_copy(sl_tensor *dst, const sl_tensor *src) {
   if (sl_tensor_device(dst) != SL_DEV_CPU || sl_tensor_device(src) != SL_DEV_CPU)
-    return SL_ERR(SL_ERR_DEVICE, "copy: only CPU tensors are supported in this build");
+    return sl_device_copy(dst, src);   /* device hook: host<->device and device<->device copies */
   /* src must broadcast to dst's shape exactly. */
   int n; int64_t shape[SL_MAX_DIMS];
   SL_TRY(sl_broadcast_shapes(dst->ndim, dst->shape, src->ndim, src->shape, &n, shape, "copy"));

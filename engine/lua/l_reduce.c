@@ -91,13 +91,45 @@ static int l_nanmean(lua_State *L)   { return reduce_common(L, SL_REDUCE_NANMEAN
 static int l_amax(lua_State *L)      { return reduce_common(L, SL_REDUCE_MAX, 3, 0); }
 static int l_amin(lua_State *L)      { return reduce_common(L, SL_REDUCE_MIN, 3, 0); }
 
-/* t:var([dims] [, unbiased = true] [, keepdim]); also t:var(unbiased) like torch. */
+/* A table with only string keys (no array part) is an options table, not a dims list. */
+static int is_opts_table(lua_State *L, int idx)
+{
+  if (!lua_istable(L, idx) || lua_objlen(L, idx) != 0) return 0;
+  lua_pushnil(L);
+  if (!lua_next(L, idx)) return 0;       /* {}: left to check_dims' "empty dims table" */
+  lua_pop(L, 2);
+  return 1;
+}
+
+/* t:var([dims] [, unbiased = true] [, keepdim]); also t:var(unbiased) like torch, and an
+ * options table in place of the flags: t:var(dims, {unbiased = false, keepdim = true}) or
+ * t:var({unbiased = false}). */
 static int var_std(lua_State *L, sl_reduce_op op)
 {
-  if (lua_type(L, 2) == LUA_TBOOLEAN) {       /* t:var(false): every dim, biased */
+  const char *name = sl_reduce_op_name(op);
+  if (lua_type(L, 2) == LUA_TBOOLEAN || is_opts_table(L, 2)) {   /* every dim */
     lua_pushnil(L);
     lua_insert(L, 2);
   }
+  if (lua_istable(L, 3)) {
+    if (!lua_isnone(L, 4))
+      luaL_error(L, "%s: give the flags either as an options table or as arguments, not both", name);
+    int unbiased = 1, keepdim = 0;
+    lua_pushnil(L);
+    while (lua_next(L, 3)) {
+      const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+      if (k && !strcmp(k, "unbiased")) unbiased = lua_toboolean(L, -1);
+      else if (k && !strcmp(k, "keepdim")) keepdim = lua_toboolean(L, -1);
+      else luaL_error(L, "%s: unknown option %s (the options are unbiased and keepdim)", name,
+                      k ? lua_pushfstring(L, "'%s'", k) : luaL_typename(L, -2));
+      lua_pop(L, 1);
+    }
+    lua_settop(L, 2);
+    lua_pushboolean(L, unbiased);
+    lua_pushboolean(L, keepdim);
+  } else if (!lua_isnoneornil(L, 3) && lua_type(L, 3) != LUA_TBOOLEAN)
+    luaL_error(L, "%s: unbiased must be a boolean or an options table {unbiased=, keepdim=}, got %s", name,
+               luaL_typename(L, 3));
   const int unbiased = lua_isnoneornil(L, 3) ? 1 : lua_toboolean(L, 3);
   return reduce_common(L, op, 4, unbiased);
 }

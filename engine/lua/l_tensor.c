@@ -128,11 +128,22 @@ static int l_linspace(lua_State *L) {
   PUSH_RESULT(L, "linspace", sl_tensor_linspace(&r_, dt, a, b, n));
 }
 /* sl.from_ptr(ptr, shape, dtype [, copy]) — wraps (or copies, when copy ~= false) foreign
- * memory, e.g. an FFI cdata pointer.  A wrapped tensor does not own the memory: the caller
- * must keep it alive while the tensor is used. */
+ * memory.  ptr is a lightuserdata (t:ptr()) or an address as a number; FFI cdata (pointers,
+ * arrays) is turned into its address by the Lua wrapper in lua/spinlock/init.lua, because from
+ * C lua_topointer() on a cdata gives the cdata object's own address, not the pointer it holds.
+ * A wrapped tensor does not own the memory: the caller must keep it alive while it is used. */
 static int l_from_ptr(lua_State *L) {
-  const void *p = lua_topointer(L, 1);
-  if (!p) luaL_argerror(L, 1, "non-NULL pointer (lightuserdata or FFI cdata) expected");
+  const void *p = NULL;
+  if (lua_type(L, 1) == LUA_TLIGHTUSERDATA) p = lua_touserdata(L, 1);
+  else if (lua_type(L, 1) == LUA_TNUMBER) {
+    lua_Number a = lua_tonumber(L, 1);
+    if (a < 0 || a != (lua_Number)(uintptr_t)a)
+      return luaL_argerror(L, 1, lua_pushfstring(L, "address must be a non-negative integer, got %f", a));
+    p = (const void *)(uintptr_t)a;
+  } else
+    return luaL_argerror(L, 1, lua_pushfstring(L, "pointer (lightuserdata, FFI cdata or address) expected, got %s",
+                                               luaL_typename(L, 1)));
+  if (!p) return luaL_argerror(L, 1, "non-NULL pointer expected, got NULL");
   int64_t shape[SL_MAX_DIMS];
   luaL_checktype(L, 2, LUA_TTABLE);
   int nd = sl_lua_check_shape(L, 2, shape);
@@ -183,6 +194,13 @@ static int m_is_contiguous(lua_State *L) { lua_pushboolean(L, sl_tensor_is_conti
 static int m_nbytes(lua_State *L) { lua_pushnumber(L, (lua_Number)sl_tensor_nbytes(self(L))); return 1; }
 static int m_ptr(lua_State *L) { lua_pushlightuserdata(L, sl_tensor_data(self(L))); return 1; }
 static int m_free(lua_State *L) { sl_lua_check_tensor(L, 1); sl_lua_free_tensor(L, 1); return 0; }
+/* t:is_freed(): true after t:free() (every other method raises on a freed tensor). */
+static int m_is_freed(lua_State *L) {
+  tensor_ud *ud = luaL_testudata_compat(L, 1, SL_TENSOR_MT);
+  if (!ud) return luaL_typerror(L, 1, "tensor");
+  lua_pushboolean(L, ud->t == NULL);
+  return 1;
+}
 static int m_shares_storage(lua_State *L) {
   lua_pushboolean(L, self(L)->storage == sl_lua_check_tensor(L, 2)->storage);
   return 1;
@@ -392,17 +410,63 @@ static int mm_len(lua_State *L) {
   lua_pushnumber(L, t->ndim ? (lua_Number)t->shape[0] : 0);
   return 1;
 }
-/* t[i]: element of a 1-d tensor, or the i-th slice along dim 1; other keys: methods. */
+/* Index keys.  t[i] (a number) indexes dim 1; t[{i, j, ...}] indexes the leading dims at once
+ * (1-based, negative from the end): as many indices as dims give an element, fewer give the
+ * view with those dims selected away.  Reads the key at kidx into idx (0-based); returns its
+ * length.  Any other non-string key is an error, so a typo cannot silently give nil. */
+static int read_key(lua_State *L, const sl_tensor *t, int kidx, int64_t *idx) {
+  int n = 1;
+  if (t->ndim == 0 && (lua_type(L, kidx) == LUA_TNUMBER || lua_istable(L, kidx)))
+    return luaL_error(L, "cannot index a 0-d tensor (use t:item())");
+  if (lua_type(L, kidx) == LUA_TNUMBER) idx[0] = 0;
+  else if (lua_istable(L, kidx)) {
+    n = (int)lua_objlen(L, kidx);
+    if (n < 1 || n > t->ndim)
+      return luaL_error(L, "index: table index must hold 1 to %d numbers for a %d-d tensor, got %d",
+                        t->ndim, t->ndim, n);
+  } else
+    return luaL_error(L, "index: tensor index must be a number or a table of numbers {i, j, ...}, got %s",
+                      luaL_typename(L, kidx));
+  for (int d = 0; d < n; d++) {
+    lua_Number x;
+    if (lua_type(L, kidx) == LUA_TNUMBER) x = lua_tonumber(L, kidx);
+    else {
+      lua_rawgeti(L, kidx, d + 1);
+      if (lua_type(L, -1) != LUA_TNUMBER)
+        return luaL_error(L, "index: entry %d of the index table is %s, expected a number", d + 1, luaL_typename(L, -1));
+      x = lua_tonumber(L, -1);
+      lua_pop(L, 1);
+    }
+    int64_t i = (int64_t)x;
+    if (i < 0) i += t->shape[d] + 1;
+    if (i < 1 || i > t->shape[d])
+      return luaL_error(L, "index %d out of range for dimension %d of size %d", (int)x, d + 1, (int)t->shape[d]);
+    idx[d] = i - 1;
+  }
+  return n;
+}
+/* View of t with the first n dims selected at idx (n < ndim). */
+static sl_status select_leading(sl_tensor **out, sl_tensor *t, int n, const int64_t *idx) {
+  sl_tensor *v = t;
+  sl_tensor_retain(t);
+  for (int d = 0; d < n; d++) {
+    sl_tensor *w;
+    sl_status st = sl_tensor_select(&w, v, 0, idx[d]);
+    sl_tensor_release(v);
+    if (st != SL_OK) return st;
+    v = w;
+  }
+  *out = v;
+  return SL_OK;
+}
+/* t[i] / t[{i, j, ...}]: an element or a view (above); string keys: methods (nil if none). */
 static int mm_index(lua_State *L) {
-  if (lua_type(L, 2) == LUA_TNUMBER) {
+  if (lua_type(L, 2) != LUA_TSTRING) {
     sl_tensor *t = self(L);
-    if (t->ndim == 0) return luaL_error(L, "cannot index a 0-d tensor (use t:item())");
-    int64_t i = (int64_t)lua_tonumber(L, 2);
-    if (i < 0) i += t->shape[0] + 1;
-    if (i < 1 || i > t->shape[0])
-      return luaL_error(L, "index %d out of range for dimension 1 of size %d", (int)lua_tonumber(L, 2), (int)t->shape[0]);
-    if (t->ndim == 1) { int64_t idx = i - 1; lua_pushnumber(L, sl_tensor_get(t, &idx)); return 1; }
-    PUSH_RESULT(L, "index", sl_tensor_select(&r_, t, 0, i - 1));
+    int64_t idx[SL_MAX_DIMS];
+    int n = read_key(L, t, 2, idx);
+    if (n == t->ndim) { lua_pushnumber(L, sl_tensor_get(t, idx)); return 1; }
+    PUSH_RESULT(L, "index", select_leading(&r_, t, n, idx));
   }
   lua_getmetatable(L, 1);
   lua_getfield(L, -1, "__methods");
@@ -410,19 +474,17 @@ static int mm_index(lua_State *L) {
   lua_rawget(L, -2);
   return 1;
 }
-/* t[i] = number | tensor */
+/* t[i] = number | tensor, t[{i, j, ...}] = number | tensor */
 static int mm_newindex(lua_State *L) {
   sl_tensor *t = self(L);
-  if (lua_type(L, 2) != LUA_TNUMBER) return luaL_error(L, "tensor fields cannot be assigned (key '%s')", lua_tostring(L, 2));
-  int64_t i = (int64_t)lua_tonumber(L, 2);
-  if (t->ndim == 0) return luaL_error(L, "cannot index a 0-d tensor");
-  if (i < 0) i += t->shape[0] + 1;
-  if (i < 1 || i > t->shape[0])
-    return luaL_error(L, "index %d out of range for dimension 1 of size %d", (int)lua_tonumber(L, 2), (int)t->shape[0]);
+  if (lua_type(L, 2) == LUA_TSTRING) return luaL_error(L, "tensor fields cannot be assigned (key '%s')", lua_tostring(L, 2));
+  int64_t idx[SL_MAX_DIMS];
+  int n = read_key(L, t, 2, idx);
+  if (n == t->ndim && lua_type(L, 3) == LUA_TNUMBER) { sl_tensor_set(t, idx, lua_tonumber(L, 3)); return 0; }
+  const sl_tensor *src = lua_type(L, 3) == LUA_TNUMBER ? NULL : sl_lua_check_tensor(L, 3);
   sl_tensor *row;
-  SL_LUA_TRY(L, "index", sl_tensor_select(&row, t, 0, i - 1));
-  sl_status st = lua_type(L, 3) == LUA_TNUMBER ? sl_tensor_fill(row, lua_tonumber(L, 3))
-                                                : sl_tensor_copy(row, sl_lua_check_tensor(L, 3));
+  SL_LUA_TRY(L, "index", select_leading(&row, t, n, idx));
+  sl_status st = src ? sl_tensor_copy(row, src) : sl_tensor_fill(row, lua_tonumber(L, 3));
   sl_tensor_release(row);
   if (st != SL_OK) return sl_lua_raise(L, "index");
   return 0;
@@ -439,7 +501,7 @@ static int mm_tostring(lua_State *L) {
 static const luaL_Reg methods[] = {
   {"shape", m_shape}, {"size", m_size}, {"stride", m_stride}, {"dim", m_dim}, {"numel", m_numel},
   {"nelement", m_numel}, {"dtype", m_dtype}, {"device", m_device}, {"is_contiguous", m_is_contiguous},
-  {"nbytes", m_nbytes}, {"ptr", m_ptr}, {"free", m_free}, {"shares_storage", m_shares_storage},
+  {"nbytes", m_nbytes}, {"ptr", m_ptr}, {"free", m_free}, {"is_freed", m_is_freed}, {"shares_storage", m_shares_storage},
   {"get", m_get}, {"set", m_set}, {"item", m_item}, {"totable", m_totable}, {"tolist", m_tolist},
   {"narrow", m_narrow}, {"select", m_select}, {"sub", m_sub}, {"slice", m_slice},
   {"transpose", m_transpose}, {"t", m_transpose}, {"permute", m_permute}, {"view", m_view},

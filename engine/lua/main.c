@@ -22,9 +22,16 @@
  *    (/proc/self/exe): next to it (dist folder), one level up (source tree: build/spinlock) or in
  *    ../share/spinlock (make install); SPINLOCK_HOME overrides.  They are published to Lua as
  *    package.loaded["spinlock.paths"].
- *  - OpenBLAS 0.3.21 picks its slow Prescott kernels on recent Xeons (notes/toolchain.md §7).
- *    The core is chosen in a library constructor, before main, so the only fix is to set
- *    OPENBLAS_CORETYPE and re-exec ourselves once. */
+ *  - Start-up environment, re-exec'd once when it needs changing, because both settings are
+ *    read by library constructors before main runs:
+ *    · OpenBLAS 0.3.21 picks its slow Prescott kernels on recent Xeons (notes/toolchain.md §7):
+ *      set OPENBLAS_CORETYPE.
+ *    · libgomp spins at every barrier by default; when other processes share the cores (the
+ *      usual case on small machines) a spinning thread holds a core its partner needs, and small
+ *      convolutions measured 10-100x slower.  OMP_WAIT_POLICY=passive (sleep at once) fixed that
+ *      and did not slow large problems (docs/cli.md, "Threads").  A user's own setting is kept.
+ *    The re-exec is skipped under valgrind (LD_PRELOAD names its vgpreload library): memcheck
+ *    does not follow exec by default, so the checked program would silently escape it. */
 #define _GNU_SOURCE
 #include "sl_lua.h"
 #include "../core/sl_backend.h"
@@ -50,7 +57,7 @@ void sl_lua_preload(lua_State *L);
 /* From OpenBLAS (its cblas.h drags in <complex.h>, see toolchain §10). */
 char *openblas_get_corename(void);
 
-#define REEXEC_GUARD "SPINLOCK_OPENBLAS_REEXEC"
+#define REEXEC_GUARD "SPINLOCK_REEXEC"
 #define EXIT_INTERRUPTED 130
 
 static char g_exe[PATH_MAX];        /* absolute path of this executable */
@@ -60,18 +67,27 @@ static int  g_debug;                /* SPINLOCK_DEBUG set: full tracebacks */
 /* ------------------------------------------------------------------------------------------ */
 /* start-up                                                                                    */
 
-static void fix_openblas_coretype(char **argv) {
-  if (getenv("OPENBLAS_CORETYPE") || getenv(REEXEC_GUARD)) return;
+/* The OpenBLAS core to ask for when it fell back to Prescott on an AVX2/AVX-512 CPU, or NULL. */
+static const char *openblas_core_wanted(void) {
+  if (getenv("OPENBLAS_CORETYPE")) return NULL;
   const char *core = openblas_get_corename();
-  if (!core || strncasecmp(core, "Prescott", 8) != 0) return;
+  if (!core || strncasecmp(core, "Prescott", 8) != 0) return NULL;
   __builtin_cpu_init();
-  const char *want = __builtin_cpu_supports("avx512f") ? "SkylakeX"
-                   : __builtin_cpu_supports("avx2")    ? "Haswell" : NULL;
-  if (!want) return;
-  setenv("OPENBLAS_CORETYPE", want, 1);
-  setenv(REEXEC_GUARD, "1", 1);   /* never loop, even if the setting does not take */
+  return __builtin_cpu_supports("avx512f") ? "SkylakeX" : __builtin_cpu_supports("avx2") ? "Haswell" : NULL;
+}
+
+static void fix_startup_env(char **argv) {
+  if (getenv(REEXEC_GUARD)) return;
+  const char *pre = getenv("LD_PRELOAD");
+  if (pre && strstr(pre, "vgpreload")) return;
+  int again = 0;
+  const char *want = openblas_core_wanted();
+  if (want) { setenv("OPENBLAS_CORETYPE", want, 1); again = 1; }
+  if (!getenv("OMP_WAIT_POLICY")) { setenv("OMP_WAIT_POLICY", "passive", 1); again = 1; }
+  if (!again) return;
+  setenv(REEXEC_GUARD, "1", 1);   /* never loop, even if a setting does not take */
   execv("/proc/self/exe", argv);
-  /* exec failed (no /proc?): carry on with the slow kernels rather than not at all */
+  /* exec failed (no /proc?): carry on with the library defaults rather than not at all */
 }
 
 static int is_dir(const char *path) {
@@ -624,9 +640,23 @@ static int repl(lua_State *L) {
     }
     print_values(L, base);
   }
+  /* End of input inside an unfinished statement: say why it was not run.  Piped input that
+   * ends mid-statement was cut short, so that is a failure (exit 1); at a terminal, Ctrl-D is
+   * just how one leaves.  Errors of complete statements do not change the exit status: a
+   * session goes on after them, as at the prompt. */
+  int code = 0;
+  if (chunk) {
+    if (luaL_loadbuffer(L, chunk, chunk_len, "=stdin") != 0) {
+      if (tty) printf("\n");
+      fprintf(stderr, "%s (input ended inside an unfinished statement; it was not run)\n", lua_tostring(L, -1));
+      fflush(stderr);
+      code = tty ? 0 : 1;
+    }
+    lua_pop(L, 1);
+  }
   free(chunk);
   if (tty) printf("\n");
-  return 0;
+  return code;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -641,14 +671,17 @@ static int run_chunks(lua_State *L, int argc, char **argv) {
   for (i = 1; i + 1 < argc && strcmp(argv[i], "-e") == 0; i += 2) {
     if (luaL_loadbuffer(L, argv[i + 1], strlen(argv[i + 1]), "=(command line)") != 0)
       return report(L, "spinlock");
-    if (docall(L, 0, 0) != 0) return report(L, "spinlock");
+    /* `...` holds the same extra arguments as arg[1..], like a script's */
+    luaL_checkstack(L, argc - last, "too many arguments");
+    for (int a = last; a < argc; a++) lua_pushstring(L, argv[a]);
+    if (docall(L, argc - last, 0) != 0) return report(L, "spinlock");
   }
   if (i < argc && strcmp(argv[i], "-e") == 0) return usage_error("spinlock", "-e needs a chunk of Lua code");
   return 0;
 }
 
 int main(int argc, char **argv) {
-  fix_openblas_coretype(argv);
+  fix_startup_env(argv);
   g_debug = getenv("SPINLOCK_DEBUG") && strcmp(getenv("SPINLOCK_DEBUG"), "0") != 0;
   resolve_paths();
   sl_backend_load();

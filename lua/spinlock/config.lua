@@ -881,31 +881,11 @@ local function check_metadata(ctx, md, default_name)
   return out
 end
 
+-- The features section has its own schema (family switches plus per-family options), owned by
+-- spinlock.features.config; problems are reported through ctx so they carry the file and line.
 local function check_features(ctx, f)
-  local out = {}
-  for _, fam in ipairs(M.FEATURE_FAMILIES) do out[fam] = true end
-  if f == nil or f == NULL then return out end
-  if not is_map(f) then ctx:err("features", "expected a mapping of family -> true/false, found " .. typename(f)); return out end
-  local valid = copy_list(M.FEATURE_FAMILIES)
-  for a in pairs(M.FEATURE_ALIASES) do valid[#valid + 1] = a end
-  table.sort(valid)
-  local from = {}
-  for _, k in ipairs(yaml.keys(f)) do
-    local p = join("features", k)
-    local fam = M.FEATURE_ALIASES[k] or k
-    if out[fam] == nil then
-      local hint = suggest(tostring(k), valid)
-      ctx:err(p, "unknown feature family" .. (hint and fmt(" (did you mean 'features.%s'?)", hint) or
-        fmt(" (valid: %s)", table.concat(valid, ", "))))
-    elseif type(f[k]) ~= "boolean" then
-      ctx:err(p, "expected true or false, found " .. typename(f[k]))
-    elseif from[fam] and f[from[fam]] ~= f[k] then
-      ctx:err(p, fmt("contradicts features.%s (both name the %s family)", from[fam], fam))
-    else
-      out[fam] = f[k]; from[fam] = k
-    end
-  end
-  return out
+  return require("spinlock.features.config").normalize(f ~= NULL and f or nil,
+    { report = function(path, msg) ctx:err(path, msg) end })
 end
 
 ---------------------------------------------------------------------------------------------------
@@ -1299,7 +1279,7 @@ function M.to_json(cfg)
   local doc = {
     version = cfg.version, metadata = ordered(md, mdo), parameter_space = ps, sampling = smp,
     simulation = sim, dataset = schema_ordered(cfg.dataset, DATASET),
-    features = ordered(cfg.features, M.FEATURE_FAMILIES), logging = schema_ordered(cfg.logging, LOGGING),
+    features = require("spinlock.features.config").to_section(cfg.features), logging = schema_ordered(cfg.logging, LOGGING),
   }
   doc.__order = { "version", "metadata", "parameter_space", "sampling", "simulation", "dataset", "features", "logging" }
   return json_value(doc)

@@ -202,7 +202,8 @@ end
 ---   output, force, resume, shard, device, threads, batch_size, flush_every, flush_seconds,
 ---   progress (false: no bar), log (function(line); default prints to stdout),
 ---   on_operator (function(rows_done, row_info) called after each row is written),
----   operator, features (module tables replacing require "spinlock.operator" / "spinlock.features").
+---   operator, features (module tables replacing require "spinlock.operator" / "spinlock.features"),
+---   custom_features (list of Lua files of custom formulas, passed to features.new as `custom`).
 --- Returns { status = "complete" | "interrupted" | "already_complete", rows_done, N, output,
 ---           diverged, timings = {sampling, ic, build, rollout, features, io, total}, bytes, signal }.
 function M.run(cfg, opts)
@@ -229,7 +230,8 @@ function M.run(cfg, opts)
   -- feature extractor and its schema (enabled families only)
   local fx, schema = nil, {}
   if #p.families > 0 then
-    fx = features.new(cfg, { M = p.M, T = p.T, C = dataset.CHANNELS, G = p.G, parameters = cfg.parameters })
+    fx = features.new(cfg, { M = p.M, T = p.T, C = dataset.CHANNELS, G = p.G, parameters = cfg.parameters,
+                             custom = opts.custom_features })
     local s = fx:schema()
     for _, fam in ipairs(p.families) do
       if s[fam] then schema[fam] = s[fam] end

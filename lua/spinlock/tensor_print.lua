@@ -31,6 +31,7 @@ local function choose_format(values, is_int)
 end
 
 function M.format(t)
+  if t:is_freed() then return "Tensor(freed)" end
   local shape, dtype = t:shape(), t:dtype()
   local numel = t:numel()
   local summarise = numel > THRESHOLD
