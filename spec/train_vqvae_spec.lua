@@ -259,3 +259,49 @@ describe("tokenize and evaluate-vqvae on a dataset file", function()
     assert.matches("topographic", text)
   end)
 end)
+
+describe("on a dataset made by spinlock generate (configs/tiny.yaml)", function()
+  local paths = require "spinlock.paths"
+  local exe = paths.exe
+  local d = tmpdir()
+  local ds = d .. "/tiny.h5"
+  local function run(cmd)
+    local p = io.popen(cmd .. " 2>&1; echo \"EXIT=$?\"")
+    local o = p:read("*a"); p:close()
+    return o, tonumber(o:match("EXIT=(%d+)%s*$"))
+  end
+  local gen_out, gen_code = run(string.format("%s generate --config %s/configs/tiny.yaml --output %s", exe, paths.home, ds))
+
+  it("trains, evaluates and tokenizes; h5py reads the tokens", function()
+    if gen_code ~= 0 then pending("generate failed here: " .. gen_out); return end
+    local cfgfile = d .. "/cfg.yaml"
+    local f = assert(io.open(cfgfile, "w"))
+    f:write("model: {latent_dim: 4, category_codebook_sizes: [2, 4, 8], token_codebook_sizes: [2, 4, 8],\n",
+            "        group_hidden_dim: 16, group_embedding_dim: 8, decoder_hidden_dim: 32}\n",
+            "training: {epochs: 3, batch_size: 8, val_fraction: 0.25}\n",
+            "data: {min_categories: 2, max_clusters: 6}\n")
+    f:close()
+    local o, code = run(string.format("%s train-vqvae --dataset %s --config %s --output %s/ck --quiet", exe, ds, cfgfile, d))
+    assert.are.equal(0, code, o)
+    o, code = run(string.format("%s evaluate-vqvae --checkpoint %s/ck", exe, d))
+    assert.are.equal(0, code, o)
+    assert.matches("rows: validation %(4%)", o)
+    assert.matches("architecture", o)
+    o, code = run(string.format("%s tokenize --checkpoint %s/ck --dataset %s", exe, d, ds))
+    assert.are.equal(0, code, o)
+    local m = vqvae.load(d .. "/ck")
+    local a, b, c = m:get_tokens(ds)
+    local h5 = require "spinlock.h5"
+    local fh = h5.open(ds, "r")
+    local fine = fh:read("tokens/fine")
+    fh:close()
+    assert.are.same(c:totable(), fine:totable())
+    local _, pycode = run("/usr/bin/python3 -c 'import h5py'")
+    if pycode == 0 then
+      local out, c2 = run("/usr/bin/python3 -c \"import h5py; f = h5py.File('" .. ds .. "', 'r'); t = f['tokens/fine']; " ..
+        "print(t.dtype, t.shape, list(f['tokens'].attrs['level_names']))\"")
+      assert.are.equal(0, c2, out)
+      assert.matches("int64 %(16,%) %['coarse', 'medium', 'fine'%]", out)
+    end
+  end)
+end)
