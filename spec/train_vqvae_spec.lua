@@ -131,6 +131,18 @@ describe("train-vqvae loop", function()
     assert.are.equal(6, rest.epochs_run)
   end)
 
+  it("max_features_per_category splits big categories in column order", function()
+    local cfg = {}
+    for k, v in pairs(CFG) do cfg[k] = v end
+    cfg.epochs, cfg.max_features_per_category = 1, 4
+    local r = train.run { X = X, names = names, categories = cats, config = cfg, quiet = true }
+    assert.are.equal(6, #r.model.categories)
+    assert.are.equal("synth_c1_1", r.model.categories[1].name)
+    assert.are.equal(3, r.model.categories[1].size)
+    assert.are.same({ 1, 2, 3 }, r.model.transform.category_columns[1])
+    assert.are.same({ 4, 5, 6 }, r.model.transform.category_columns[2])
+  end)
+
   it("rejects unknown and invalid config keys with the fix in the message", function()
     local ok, err = pcall(train.resolve_config, { learning_rat = 1 })
     assert.is_false(ok)

@@ -45,6 +45,7 @@ M.DEFAULTS = {
   min_categories = 2,
   max_clusters = 25,
   min_features_per_category = 3,
+  max_features_per_category = 0,       -- > 0: split larger categories into chunks of at most this
   -- training
   epochs = 200,
   batch_size = 256,
@@ -234,6 +235,27 @@ local function prepare_data(cfg, opts, log)
       cats = { { name = "all", columns = {} } }
       for j = 1, #cnames do cats[1].columns[j] = j end
     end
+  end
+  -- Optional split of big categories (column order kept): many small categories make the
+  -- per-category quantizers work in low dimension, where a codebook of K codes removes far more
+  -- of the error than it can in one wide latent.
+  local M = cfg.max_features_per_category or 0
+  if M > 0 then
+    local split = {}
+    for _, c in ipairs(cats) do
+      local n = #c.columns
+      if n <= M then split[#split + 1] = c
+      else
+        local parts = math.ceil(n / M)
+        local size = math.ceil(n / parts)
+        for p = 1, parts do
+          local cols = {}
+          for j = (p - 1) * size + 1, math.min(n, p * size) do cols[#cols + 1] = c.columns[j] end
+          split[#split + 1] = { name = c.name .. "_" .. p, columns = cols }
+        end
+      end
+    end
+    cats = split
   end
   local order, model_cats = {}, {}
   for i, c in ipairs(cats) do
