@@ -131,19 +131,29 @@ local function writer_new(f, L, rows_done)
                         rows_done = rows_done or 0, path = f:filename() }, Writer)
 end
 
+--- Raises the "already exists" error when `path` exists, saying what it holds and what to do:
+--- --resume only for an incomplete Spinlock dataset; otherwise --force or another --output.
+function M.refuse_existing(path)
+  local fh = io.open(path, "rb")
+  if not fh then return end
+  fh:close()
+  local ok, info = pcall(M.progress_of, path)
+  if ok and info and not info.complete then
+    user_error("%s already exists (a Spinlock dataset, %d/%d operators done, incomplete); " ..
+               "use --resume to continue it or --force to overwrite it", path, info.rows_done, info.num_operators)
+  end
+  local what = ""
+  if ok and info then
+    what = string.format(" (a Spinlock dataset, %d/%d operators done, complete)", info.rows_done, info.num_operators)
+  end
+  user_error("%s already exists%s; use --force to overwrite it or choose another --output", path, what)
+end
+
 --- Creates the file with every dataset and attribute (rows_done 0, complete 0).  An existing
 --- file is refused unless opts.force.
 function M.create(path, L, opts)
   opts = opts or {}
-  if not opts.force and io.open(path, "rb") then
-    local what = ""
-    local ok, info = pcall(M.progress_of, path)
-    if ok and info then
-      what = string.format(" (a Spinlock dataset, %d/%d operators done, %s)", info.rows_done, info.num_operators,
-                           info.complete and "complete" or "incomplete")
-    end
-    user_error("%s already exists%s; use --resume to continue it or --force to overwrite it", path, what)
-  end
+  if not opts.force then M.refuse_existing(path) end
   local dir = path:match("^(.*)/[^/]+$")
   if dir and dir ~= "" then os.execute("mkdir -p '" .. dir:gsub("'", "'\\''") .. "'") end
   local f = h5.open(path, "w")
