@@ -231,19 +231,29 @@ function M.new(cfg, dims)
   self.seed = dims.seed or (cfg and cfg.sampling and cfg.sampling.sobol and cfg.sampling.sobol.seed) or 0
   local o = fc.options
 
-  -- custom formulas: process-wide ones, config files, dims.custom (entries or paths)
+  -- custom formulas: process-wide ones, config files, dims.custom (entries or paths).  Files
+  -- named in the config are looked up next to the config file first (dims.custom_base, else the
+  -- folder of cfg.source.path), then in the working directory; command-line files as given.
   local customs = custom.registered()
-  local function add_custom(list)
+  self.custom_files = {}
+  local base = dims.custom_base
+  if base == nil and cfg and type(cfg.source) == "table" and type(cfg.source.path) == "string" then
+    local fh = io.open(cfg.source.path, "r")
+    if fh then fh:close(); base = cfg.source.path:match("^(.*)/[^/]*$") or "." end
+  end
+  local function add_custom(list, from_config)
     for _, x in ipairs(list or {}) do
       if type(x) == "string" then
-        for _, e in ipairs(custom.load_file(x)) do customs[#customs + 1] = e end
+        local p = from_config and custom.resolve(x, base) or x
+        self.custom_files[#self.custom_files + 1] = p
+        for _, e in ipairs(custom.load_file(p)) do customs[#customs + 1] = e end
       else
         customs[#customs + 1] = x._checked and x or custom.check(x)
       end
     end
   end
-  add_custom(fc.custom)
-  add_custom(dims.custom)
+  add_custom(fc.custom, true)
+  add_custom(dims.custom, false)
   self.customs = { summary = {}, temporal = {} }
   for _, e in ipairs(customs) do table.insert(self.customs[e.family], e) end
 
