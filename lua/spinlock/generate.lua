@@ -271,6 +271,7 @@ function M.run(cfg, opts)
   local timings = { sampling = 0, ic = 0, build = 0, rollout = 0, features = 0, io = 0 }
 
   local attrs = {
+    custom_feature_files = {}, custom_feature_hashes = {},
     config = config.to_json(cfg),
     config_yaml = (cfg.source and cfg.source.text) or "",
     config_source = (cfg.source and cfg.source.path) or "",
@@ -278,6 +279,13 @@ function M.run(cfg, opts)
     spinlock_version = sl.version or "unknown",
     shard = p.shard and (p.shard[1] .. "/" .. p.shard[2]) or "",
   }
+
+  -- the custom formula files this run uses, with a hash of their text (extract-features and
+  -- --resume name them when their columns would be lost)
+  if fx and fx.custom_files and features.custom then
+    local rec = features.custom.records(fx.custom_files)
+    attrs.custom_feature_files, attrs.custom_feature_hashes = rec.files, rec.hashes
+  end
 
   -- open the output: create, resume, or refuse
   local w, created
@@ -452,6 +460,24 @@ function M.resimulate(f, attrs, row, R, opts)
   local op = operator.build(smp.rows[1], { seed = attrs.seed, op_index = op_index, device = "cpu" })
   local Mr = math.min(R, attrs.num_realizations)
   return (op:rollout(ic, Mr, attrs.num_timesteps, { seed = attrs.seed, op_index = op_index, device = "cpu" }))
+end
+
+--- Rebuilds the operator of row `row` (1-based) of an open dataset file from the file's stored
+--- config, seed and operator index (the Sobol point of that index, mapped as generation did):
+--- returns op, op_index (metadata/operator_index, the global 0-based index), cfg.  Its horizon is
+--- the rollout's step count, as after generation's rollout.  opts.operator replaces require
+--- "spinlock.operator"; opts.cfg a config already decoded from attrs.
+function M.rebuild_operator(f, attrs, row, opts)
+  opts = opts or {}
+  local operator = load_module("spinlock.operator", opts.operator)
+  if not operator then user_error("this build has no operator module (spinlock.operator) to rebuild the operators") end
+  local cfg = opts.cfg or dataset.stored_config(attrs)
+  local op_index = f:read("metadata/operator_index", row, 1)[1]
+  local smp = params.sample(cfg, op_index, 1)
+  local T = attrs.num_timesteps or cfg.simulation.num_timesteps
+  local op = operator.build(smp.rows[1], { seed = attrs.seed, op_index = op_index, device = "cpu",
+                                           horizon = math.max(T - 1, 1) })
+  return op, op_index, cfg
 end
 
 --- resume_cmd: the command line that continues an interrupted run (shown when interrupted).
