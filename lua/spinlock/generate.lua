@@ -263,7 +263,7 @@ function M.run(cfg, opts)
   opts = opts or {}
   local log = opts.log or function(s) io.stdout:write(s, "\n"); io.stdout:flush() end
   local pre = M.prepare(cfg, opts)
-  local p, operator, fx, schema, ic_plan = pre.plan, pre.operator, pre.fx, pre.schema, pre.ic_plan
+  local p, operator, features, fx, schema, ic_plan = pre.plan, pre.operator, pre.features, pre.fx, pre.schema, pre.ic_plan
   local ic = require "spinlock.ic"
   if opts.threads then sl.set_num_threads(opts.threads) end
 
