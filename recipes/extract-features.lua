@@ -6,7 +6,9 @@ return {
   description = "Reads outputs/trajectories [N,M,T,C,G,G] of a dataset written with\n" ..
                 "dataset.storage.store_trajectories: true, computes the requested feature families\n" ..
                 "with the file's own configuration (plus custom Lua formulas from --features), and\n" ..
-                "replaces features/<family>, its feature_names and features/<family>_quality in place.",
+                "replaces features/<family>, its feature_names and features/<family>_quality once every\n" ..
+                "row succeeded (a failing formula leaves the file unchanged). Operator sensitivity is\n" ..
+                "recomputed from operators rebuilt from the file's config and seed.",
   options = {
     { "dataset", type = "path", required = true, must_exist = true, metavar = "FILE", help = "HDF5 dataset to update in place" },
     { "families", type = "string", metavar = "LIST",
@@ -26,6 +28,7 @@ return {
       for i, d in ipairs(res.shapes[fam]) do s[i] = tostring(d) end
       print(string.format("features/%-12s [%s]", fam, table.concat(s, ", ")))
     end
+    if res.sensitivity == "recomputed" then print("operator sensitivity recomputed from the rebuilt operators") end
     print(string.format("%d operators updated in %s", res.rows, opts.dataset))
   end,
 }

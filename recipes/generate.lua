@@ -21,7 +21,7 @@ return {
     "--threads, shard split or resume point.",
   options = {
     { "config", type = "path", required = true, must_exist = true, help = "experiment config (YAML or Lua)" },
-    { "output", type = "path", help = "HDF5 file to write (default: dataset.output_path of the config; with --shard, <path>.shard-i-of-n.h5)" },
+    { "output", type = "path", help = "HDF5 file to write (default: dataset.output_path of the config); with --shard i/n, always <output>.shard-i-of-n.h5" },
     { "num-operators", type = "int", help = "number of operators (overrides sampling.total_samples)" },
     { "total-samples", type = "int", help = "same as --num-operators (the reference's name)" },
     { "seed", type = "int", help = "dataset seed (overrides sampling.sobol.seed)" },
@@ -51,9 +51,10 @@ return {
     local gopts = { output = opts.output, shard = opts.shard, device = opts.device, threads = opts.threads,
                     resume = opts.resume, force = opts.force, verbose = opts.verbose,
                     custom_features = opts.features }
-    local plan = generate.plan(cfg, gopts)
-
     if opts.verbose or opts.dry_run then
+      -- every check the run makes before it creates the file (options, output, features, ICs,
+      -- operator build), so "configuration valid" means the run will start
+      local plan = generate.prepare(cfg, gopts).plan
       print(("config      %s (%s)"):format(opts.config, cfg.metadata.name))
       for k, v in pairs(overrides_of(opts)) do print(("override    %s = %s"):format(k, tostring(v))) end
       print(("operators   %d%s"):format(plan.N, plan.shard and
@@ -73,6 +74,9 @@ return {
         (" (trajectories stored as %s)"):format(cfg.dataset.storage.trajectory_dtype) or ""))
       print(("size        about %s before compression (ICs%s)"):format(generate.format_bytes(plan.estimated_bytes),
         cfg.dataset.storage.store_trajectories and " + trajectories" or ""))
+      if opts.resume and not io.open(plan.output, "rb") then
+        print(("note        %s does not exist yet: --resume starts a new dataset"):format(plan.output))
+      end
     end
     if opts.dry_run then
       print("configuration valid (dry run: nothing written)")

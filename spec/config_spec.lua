@@ -167,6 +167,73 @@ describe("config.load", function()
     assert.matches("'simulation%.input_generation%.localized%.num_blob': unknown key %(did you mean 'simulation%.input_generation%.localized%.num_blobs'%?%)", e3)
   end)
 
+  it("accepts exactly the IC names the IC module runs (names come from spinlock.ic)", function()
+    local ic = require "spinlock.ic"
+    local IG = MINIMAL .. "simulation:\n  input_generation:\n"
+    -- every generator and variant is a valid method, and a valid weight that generation resolves
+    for _, name in ipairs(ic.known_names()) do
+      local cfg = config.load_string(IG .. "    method: " .. name .. "\n", "m.yaml", nil, quiet)
+      assert.equal(name, cfg.simulation.input_generation.mix[1].name)
+      cfg = config.load_string(IG .. "    method: sampled\n    ic_type_weights: {" .. name .. ": 1, " .. name .. "_v7: 1}\n",
+                               "w.yaml", nil, quiet)
+      assert.equal(2, #cfg.simulation.input_generation.mix)
+      ic.resolve(config.ic_section(cfg.simulation.input_generation))
+    end
+    -- the ones the old hand-written list missed
+    for _, name in ipairs({ "band_limited", "sinusoids" }) do
+      local cfg = config.load_string(IG .. "    method: sampled\n    ic_type_weights: {" .. name .. ": 1}\n",
+                                     "b.yaml", nil, quiet)
+      assert.equal(name, cfg.simulation.input_generation.mix[1].generator)
+    end
+    -- parameter keys follow the registry (structured has a variance) and its value checks
+    local cfg = config.load_string(IG .. "    method: structured\n    structured: {variance: 2}\n", "s.yaml", nil, quiet)
+    assert.equal(2, cfg.simulation.input_generation.mix[1].params.variance)
+    local e = str_err(IG .. "    method: sinusoids\n    sinusoids: {num_waves: 0}\n")
+    assert.matches("inline%.yaml:9: 'simulation%.input_generation%.sinusoids%.num_waves': parameter 'num_waves' must lie in", e)
+    e = str_err(IG .. "    band_limited: {k_mn: 2}\n")
+    assert.matches("'simulation%.input_generation%.band_limited%.k_mn': unknown key %(did you mean 'simulation%.input_generation%.band_limited%.k_min'%?%)", e)
+  end)
+
+  it("treats mixed and sampled as methods, never as IC types, like generation does", function()
+    local IG = MINIMAL .. "simulation:\n  input_generation:\n"
+    local e = str_err(IG .. "    method: sampled\n    ic_type_weights: {random: .5, mixed: .5}\n")
+    assert.matches("'simulation%.input_generation%.ic_type_weights%.mixed': 'mixed' is a method, not an IC type", e)
+    assert.matches("gaussian_random_field: 0%.5, structured: 0%.5", e)
+    e = str_err(IG .. "    method: sampled\n    ic_type_weights: {sampled: 1}\n")
+    assert.matches("'sampled' is a method, not an IC type", e)
+    e = str_err(IG .. "    mixed: {length_scale: 0.2}\n")
+    assert.matches("'simulation%.input_generation%.mixed': 'mixed' is a method, not an IC generator", e)
+    local cfg = config.load_string(IG .. "    method: mixed\n", "m.yaml", nil, quiet)
+    local mix = cfg.simulation.input_generation.mix
+    assert.same({ "gaussian_random_field", "structured" }, { mix[1].name, mix[2].name })
+    assert.same({ 0.5, 0.5 }, { mix[1].weight, mix[2].weight })
+    e = str_err(IG .. "    method: mixd\n")
+    assert.matches("unknown IC method \"mixd\" %(did you mean 'mixed'%?%)", e)
+  end)
+
+  it("rejects a near miss of a generator parameter name and warns about far-off extra ones", function()
+    local function load(ps)
+      local warnings = {}
+      local ok, res = pcall(config.load_string, MINIMAL .. ps, "p.yaml", nil,
+                            { warn = function(w) warnings[#warnings + 1] = w end })
+      return ok, ok and table.concat(warnings, "\n") or tostring(res)
+    end
+    local ok, msg = load("  stochastic:\n    noise_scal: [0.01, 0.1]\n")
+    assert.is_false(ok)
+    assert.matches("p%.yaml:7: 'parameter_space%.stochastic%.noise_scal': not a parameter the generator understands %(did you mean 'noise_scale'%?%)", msg)
+    ok, msg = load("  evolution:\n    alpah: [0.1, 0.5]\n")
+    assert.is_false(ok)
+    assert.matches("did you mean 'alpha'", msg)
+    ok, msg = load("    num_layer: [2, 4]\n")   -- num_layers is declared: a neighbour, not a typo
+    assert.is_true(ok, msg)
+    assert.matches("'parameter_space%.architecture%.num_layer': not a parameter the generator understands; it is sampled", msg)
+    assert.falsy(msg:find("did you mean", 1, true), msg)
+    ok, msg = load("  stochastic:\n    my_extra_dim: [0.01, 0.1]\n    ab: [0.1, 0.2]\n")   -- far from every known name
+    assert.is_true(ok, msg)
+    assert.matches("my_extra_dim': not a parameter the generator understands; it is sampled and stored but has no effect", msg)
+    assert.falsy(msg:find("did you mean", 1, true), msg)
+  end)
+
   it("points a missing key at its parent's line and explains empty or non-mapping documents", function()
     local e = str_err((MINIMAL:gsub("bounds: %[2, 4%]", "description: x")))
     assert.matches("inline%.yaml:5: 'parameter_space%.architecture%.num_layers%.bounds': is required for an integer parameter", e)

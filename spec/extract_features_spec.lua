@@ -157,8 +157,136 @@ features: {td: false}
     fh:close()
     local ok, e = pcall(ds.extract_file, p, { modules = make_fakes(), progress = false, features = { lua } })
     assert.is_false(ok)
-    assert.matches("custom feature 'fails_on_2' .* failed on operator 1: .*bad value", msg(e))
+    -- without metadata/operator_index the operator number is first_operator + row − 1
+    assert.matches("custom feature 'fails_on_2' .* failed on operator 0: .*bad value", msg(e))
     local f = sl.h5.open(p, "r+")   -- not locked: the extractor closed it
+    -- the file is as it was: the old summary, no temporal family, no side file
+    assert.same({ "a", "b", "c", "d", "e" }, f:attr("features/summary", "feature_names"))
+    assert.is_false(f:exists("features/temporal"))
     f:close()
+    assert.is_nil(io.open(p .. ".extract-tmp.h5"))
+  end)
+end)
+
+-- The real pipeline: a generated file (stored trajectories, a custom formula), re-extracted.
+local have_real = pcall(require, "spinlock.operator") and pcall(require, "spinlock.features.frame")
+  and pcall(require, "spinlock.features.trajectory")
+;(have_real and describe or pending)("extract-features on a generated dataset", function()
+  local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+  package.path = here .. "support/?.lua;" .. package.path
+  local H = require "gen_helpers"
+  H.A = assert
+  local generate = require "spinlock.generate"
+  local dataset = require "spinlock.dataset"
+  local dir, cfg, orig, my
+  local MY = 'register{ name = "peak_abs", fn = function(traj) return traj:abs():amax() end }\n'
+  local BAD = 'local n = 0\nregister{ name = "boom", fn = function(traj) n = n + 1; if n == 3 then error("kaboom") end; return traj:mean() end }\n'
+
+  local function write(path, text)
+    local fh = assert(io.open(path, "w"))
+    fh:write(text)
+    fh:close()
+    return path
+  end
+  local function copy(name)
+    local p = dir .. "/" .. name
+    assert(os.execute(("cp '%s' '%s'"):format(orig, p)) == 0)
+    return p
+  end
+  local function summary_cols(path, pattern)
+    return sl.h5.with(path, "r", function(f)
+      local names = f:attr("features/summary", "feature_names")
+      local S, Q = f:read("features/summary"), f:read("features/summary_quality")
+      local out = {}
+      for j, n in ipairs(names) do
+        if n:match(pattern) then out[n] = { S:select(2, j):totable(), Q:select(2, j):totable() } end
+      end
+      return out
+    end)
+  end
+
+  setup(function()
+    dir = H.tmpdir()
+    cfg = H.load(H.write_config(dir, { N = 4, extra = "    \n" }))
+    my = write(dir .. "/my.lua", MY)
+    orig = dir .. "/orig.h5"
+    assert.are.equal("complete", H.generate(cfg, { output = orig, custom_features = { my } }).status)
+  end)
+
+  it("leaves the file untouched when a formula fails, naming it and the operator as generate does", function()
+    local bad = write(dir .. "/bad.lua", BAD)
+    local p = copy("bad.h5")
+    local before = H.snapshot(p)
+    local e = H.err_of(ds.extract_file, p, { progress = false, features = { bad } })
+    -- row 3 is operator index 2 (metadata/operator_index); generate names the same number
+    assert.matches("custom feature 'boom' %(summary, from .*bad%.lua%) failed on operator 2: .*kaboom", e)
+    H.assert_same(before, H.snapshot(p))
+    assert.is_nil(io.open(p .. ".extract-tmp.h5"))
+    local e2 = H.err_of(H.generate, cfg, { output = dir .. "/bad_gen.h5", custom_features = { write(dir .. "/bad2.lua", BAD) } })
+    assert.matches("custom feature 'boom' .* failed on operator 2: .*kaboom", e2)
+  end)
+
+  it("recomputes operator sensitivity from operators rebuilt from the file", function()
+    local p = copy("sens.h5")
+    local res = ds.extract_file(p, { progress = false, features = { my } })
+    assert.are.equal("recomputed", res.sensitivity)
+    local want, got = summary_cols(orig, "^lipschitz"), summary_cols(p, "^lipschitz")
+    local g2 = summary_cols(p, "^gain_scale")
+    assert.is_true(next(want) ~= nil)
+    for n, v in pairs(want) do
+      assert.are.same(v, got[n], n)                         -- bit-identical to generation's values
+      for i = 1, 4 do assert.are.equal(0, got[n][2][i], n) end
+    end
+    for _, v in pairs(g2) do for i = 1, 4 do assert.is_true(v[1][i] == v[1][i]) end end
+    -- when the operators cannot be rebuilt the stored columns are kept, with a warning
+    local q = copy("keep.h5")
+    sl.h5.with(q, "r+", function(f) f:delete("metadata/operator_index") end)
+    local warned = {}
+    res = ds.extract_file(q, { progress = false, features = { my }, warn = function(m) warned[#warned + 1] = m end })
+    assert.are.equal("kept", res.sensitivity)
+    assert.matches("cannot be recomputed .*operator_index.*kept", table.concat(warned, "\n"))
+    assert.are.same(want, summary_cols(q, "^lipschitz"))
+  end)
+
+  it("adds new families to /metadata feature_families, so inspect lists them", function()
+    local p = copy("fam.h5")
+    sl.h5.with(p, "r+", function(f)
+      f:delete("features/temporal"); f:delete("features/temporal_quality")
+      f:set_attr("metadata", "feature_families", { "initial", "architecture", "summary" })
+    end)
+    ds.extract_file(p, { progress = false, families = "td" })
+    local fams = sl.h5.with(p, "r", function(f) return f:attr("metadata", "feature_families") end)
+    assert.are.same({ "initial", "architecture", "summary", "temporal" }, fams)
+    local text = table.concat(dataset.describe(p), "\n")
+    assert.matches("\n  temporal +%[4, 2, 4, 68%] +68 names: variance", text)
+  end)
+
+  it("records the custom formula files, warns when re-extracting drops their columns", function()
+    local rec = sl.h5.with(orig, "r", function(f)
+      return { f:attr("metadata", "custom_feature_files"), f:attr("metadata", "custom_feature_hashes") }
+    end)
+    assert.are.same({ my }, rec[1])
+    assert.are.same({ custom.hash_text(MY) }, rec[2])
+    assert.matches("^fnv1a64:%x+$", rec[2][1])
+    local p = copy("drop.h5")
+    local warned = {}
+    ds.extract_file(p, { progress = false, families = "sdf", warn = function(m) warned[#warned + 1] = m end })
+    local w = table.concat(warned, "\n")
+    assert.matches("re%-extracting features/summary drops 1 column%(s%) the file has: peak_abs", w)
+    assert.truthy(w:find(my, 1, true), w)
+    assert.are.same({}, sl.h5.with(p, "r", function(f) return f:attr("metadata", "custom_feature_files") end))
+  end)
+
+  it("resuming without the --features file names the missing custom columns and the file", function()
+    local p = copy("resume.h5")
+    sl.h5.with(p, "r+", function(f)
+      f:set_attr("metadata", "complete", 0); f:set_attr("metadata", "rows_done", 2)
+    end)
+    local e = H.err_of(H.generate, cfg, { output = p, resume = true })
+    assert.matches("its summary features differ", e)
+    assert.matches("the file has columns this run does not compute: peak_abs", e)
+    assert.truthy(e:find(my, 1, true), e)
+    assert.matches("pass them again with %-%-features", e)
+    assert.are.equal("complete", H.generate(cfg, { output = p, resume = true, custom_features = { my } }).status)
   end)
 end)

@@ -341,3 +341,34 @@ describe("feat_frame errors", function()
     assert.are.same({ 0, 2, 87 }, frame.compute(sl.zeros(0, 2, 1, 4, 4)):shape())
   end)
 end)
+
+describe("feat_frame channel mean", function()
+  -- one channel with an empty threshold mask (a constant field) must not blank the frame's
+  -- structural/morphological values: they are the mean over the channels where they are defined
+  it("averages over the channels whose value is defined, like INITIAL", function()
+    local G = 12
+    local g = sl.Generator { seed = 5 }
+    local a, b = g:normal({ G, G }), g:normal({ G, G })
+    local x = sl.zeros(1, 1, 3, G, G)
+    x:select(3, 1):select(1, 1):select(1, 1):copy(a)
+    x:select(3, 3):select(1, 1):select(1, 1):copy(b)          -- channel 2 stays 0: empty mask
+    local y = frame.compute(x)
+    local function one(u) return frame.compute(u:view(1, 1, 1, G, G)) end
+    local ya, yb, y0 = one(a), one(b), one(x:select(3, 2):contiguous())
+    for _, name in ipairs({ "component_size_mean", "largest_component_fraction", "interior_fraction",
+                            "dilation_ratio", "spatial_skewness" }) do
+      local j = col(name)
+      assert.is_true(isnan(y0:get(1, 1, j)), name .. " is undefined on the empty/constant channel")
+      local want = (ya:get(1, 1, j) + yb:get(1, 1, j)) / 2
+      assert.is_true(math.abs(y:get(1, 1, j) - want) <= 1e-5 * (1 + math.abs(want)), name)
+    end
+    -- defined in every channel: the plain mean of the three
+    local j = col("area_fraction")
+    local want = (ya:get(1, 1, j) + yb:get(1, 1, j) + y0:get(1, 1, j)) / 3
+    assert.is_true(math.abs(y:get(1, 1, j) - want) <= 1e-6)
+    -- non-finite input in one channel still blanks every per-channel value of the frame
+    x:set(0 / 0, 1, 1, 2, 3, 3)
+    assert.is_true(isnan(frame.compute(x):get(1, 1, col("component_size_mean"))))
+    assert.is_true(isnan(frame.compute(x):get(1, 1, col("area_fraction"))))
+  end)
+end)

@@ -337,6 +337,67 @@ describe("operator sensitivity", function()
     assert.is_true(math.abs(v.linearity_r2 - (1 - ssr / (sst + 1e-10))) < 1e-5)
   end)
 
+  it("probes the rollout's update step, so a linear step still gives the exact values", function()
+    -- stand-in with a policy: F(x) = 2x under residual dt = 0.1 is the step S(x) = 1.2x
+    local lin = { forward = function(self, v) return v * 2 end,
+                  config = function() return { update_policy = "residual", dt = 0.1 } end }
+    local v = sens_values(lin)
+    for _, e in ipairs({ "1e-04", "1e-03", "1e-02" }) do assert.is_true(math.abs(v["lipschitz_eps_" .. e] - 1.2) < 1e-3) end
+    for _, a in ipairs({ 0.5, 0.75, 1.25, 1.5 }) do
+      assert.is_true(math.abs(v[("gain_scale_%.2f"):format(a)] - a) < 1e-6)
+    end
+    assert.is_true(math.abs(v.linearity_r2 - 1) < 1e-6)
+    assert.is_true(math.abs(v.saturation_degree) < 1e-6)
+    assert.is_true(math.abs(v.compression_ratio - 1) < 1e-6)
+    -- convex α = 0.25 around F(x) = −x: S(x) = −0.5x, a gain of 0.5
+    local cvx = { forward = function(self, v) return -v end,
+                  config = function() return { update_policy = "convex", alpha = 0.25 } end }
+    assert.is_true(math.abs(sens_values(cvx)["lipschitz_eps_1e-02"] - 0.5) < 1e-3)
+  end)
+
+  it("varies across real operators with different policies, dt, alpha and noise", function()
+    local operator = require "spinlock.operator"
+    local Gs = 16
+    local ic = sl.Generator { seed = 8 }:normal({ 3, Gs, Gs })
+    local base = { num_layers = 2, base_channels = 4, kernel_size = 3, grid_size = Gs, normalization = "instance" }
+    local variants = {
+      { update_policy = "residual", dt = 0.01 },
+      { update_policy = "residual", dt = 0.2 },
+      { update_policy = "convex", alpha = 0.3 },
+      { update_policy = "convex", alpha = 0.8, noise_type = "gaussian", noise_scale = 0.1 },
+      { update_policy = "autoregressive" },
+    }
+    local cols = { "gain_scale_0.50", "gain_scale_0.75", "gain_scale_1.25", "gain_scale_1.50",
+                   "saturation_degree", "compression_ratio" }
+    local seen = {}
+    for i, var in ipairs(variants) do
+      local p = {}
+      for k, val in pairs(base) do p[k] = val end
+      for k, val in pairs(var) do p[k] = val end
+      local op = operator.build(p, { seed = 3, op_index = i })
+      -- the probed map is exactly the rollout's first step (same noise: realization 0, step 1)
+      local S = sens.update_map(op)
+      local traj = op:rollout(ic, 1, 2, { seed = 3, op_index = i })
+      local d = (S(ic:view(1, 3, Gs, Gs), 1):view(3, Gs, Gs) - traj:select(1, 1):select(1, 2)):abs():amax()
+      assert.is_true(d < 1e-5, "update map vs rollout step, variant " .. i .. ": " .. d)
+      local vals, st = sens.compute(ic, op, nil, { seed = 3, op_index = i })
+      assert.are.equal("ok", st)
+      local named = {}
+      for k, e in ipairs(sens.catalog()) do named[e.name] = vals[k] end
+      for _, c in ipairs(cols) do
+        seen[c] = seen[c] or {}
+        seen[c][#seen[c] + 1] = named[c]
+      end
+      -- the network alone is scale-invariant (instance norm): F's gain is 1; the step's is not
+      if var.update_policy == "residual" then assert.is_true(named["gain_scale_1.50"] > 1.3) end
+    end
+    for _, c in ipairs(cols) do
+      local lo, hi = math.huge, -math.huge
+      for _, val in ipairs(seen[c]) do lo = math.min(lo, val); hi = math.max(hi, val) end
+      assert.is_true(hi - lo > 0.05, c .. " is (nearly) constant across operators: " .. lo .. " .. " .. hi)
+    end
+  end)
+
   it("seeds the perturbations by (seed, op_index)", function()
     local a = sl.feat_traj_sens_probes(x, 11, 4, { 1e-2 }, {}):totable()
     local b = sl.feat_traj_sens_probes(x, 11, 4, { 1e-2 }, {}):totable()

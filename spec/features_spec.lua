@@ -441,6 +441,69 @@ describe("features: docs/features.md", function()
     assert.truthy(text:find("| summary | [491] | 491 |", 1, true))
   end)
 
+  local real = pcall(require, "spinlock.features.frame") and pcall(require, "spinlock.features.trajectory")
+    and pcall(require, "spinlock.features.architecture")
+  ;(real and it or pending)("covers every name another configuration can produce, as a name or a pattern", function()
+    local text = features.markdown()
+    -- a space with every parameter, several choices each, and every optional category on
+    local config = require "spinlock.config"
+    local cfg = config.load_string([[
+sampling: {total_samples: 4}
+parameter_space:
+  architecture:
+    num_layers: {type: integer, bounds: [2, 4]}
+    base_channels: {type: integer, bounds: [4, 8]}
+    kernel_size: {type: choice, choices: [3, 5]}
+    activation: {type: choice, choices: [gelu, relu, tanh]}
+    dropout_rate: {type: continuous, bounds: [0, 0.2]}
+  stochastic:
+    noise_type: {type: choice, choices: [gaussian, laplace]}
+    noise_scale: {type: continuous, bounds: [0.001, 0.1], log_scale: true}
+    noise_schedule: {type: choice, choices: [constant, periodic]}
+    spatial_correlation: {type: continuous, bounds: [0, 0.2]}
+  operator:
+    normalization: {type: choice, choices: [instance, group]}
+    grid_size: {type: choice, choices: [64]}
+  evolution:
+    update_policy: {type: choice, choices: [residual, convex, autoregressive]}
+    dt: {type: continuous, bounds: [0.01, 0.1]}
+    alpha: {type: continuous, bounds: [0.3, 0.9]}
+features:
+  summary: {categories: {nonlinear: true}, trajectory: {include_pacf: true}}
+  temporal: {categories: [spatial, structural, morphological]}
+]], "all.yaml", nil, { warn = false })
+    local fx = features.new(cfg, { M = 2, T = 8, G = 64, parameters = config.parameters(cfg) })
+    local pats = {}
+    for p in text:gmatch("`([%w_%.%-]*<[%w]+>[%w_%.%-]*)`") do
+      pats[#pats + 1] = "^" .. p:gsub("[%.%-]", "%%%0"):gsub("<%w+>", "[%%w_]+") .. "$"
+    end
+    assert.is_true(#pats >= 7, "patterns in features.md")
+    local n = 0
+    for fam, s in pairs(fx:schema()) do
+      for _, name in ipairs(s.names) do
+        local found = text:find("`" .. name .. "`", 1, true) ~= nil
+        for _, p in ipairs(pats) do found = found or name:match(p) ~= nil end
+        assert.is_true(found, fam .. ": " .. name .. " is not in docs/features.md")
+        n = n + 1
+      end
+    end
+    assert.is_true(n > 600, "names checked: " .. n)
+    for _, want in ipairs({ "`op_grid_<choice>`", "`arch_activation_<choice>`", "`evol_policy_<choice>`", "`evol_dt_log`",
+                            "`evol_alpha`", "`recurrence_rate_mean`", "`strat_dim<d>_stratum`",
+                            "b = u > mean(u) + 0.5·pstd(u)" }) do
+      assert.truthy(text:find(want, 1, true), want)
+    end
+    -- registry entries carry shape and cost, shown in the tables; _tstd says the std is unbiased
+    local e = fx.registries.summary:get("spatial_variance_tstd")
+    assert.equal("[1]", e.shape)
+    assert.equal("low", e.cost)
+    assert.matches("^unbiased std %(n − 1%) over time", e.formula)
+    assert.equal("[M, T]", fx.registries.temporal:get("variance").shape)
+    assert.equal("high", fx.registries.summary:get("lipschitz_eps_1e-02_mean").cost)
+    assert.equal("free", fx.registries.architecture:get("evol_alpha").cost)
+    assert.truthy(text:find("| `spatial_variance_tstd` | spatial | [1] | low | unbiased std (n − 1) over time", 1, true))
+  end)
+
   it("the committed docs/features.md equals the generated text (spinlock features-doc)", function()
     local fh = assert(io.open("docs/features.md", "r"))
     local committed = fh:read("*a")

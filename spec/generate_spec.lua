@@ -141,8 +141,14 @@ describe("generate", function()
     end)
 
     it("splits into shards whose rows equal the matching rows of a single run", function()
-      local r1 = H.generate(cfg, { shard = "1/2", output = dir .. "/s1.h5" })
-      local r2 = H.generate(cfg, { shard = "2/2", output = dir .. "/s2.h5" })
+      -- one --output for both shards: each writes its own <output>.shard-i-of-n.h5
+      local r1 = H.generate(cfg, { shard = "1/2", output = dir .. "/s.h5" })
+      local r2 = H.generate(cfg, { shard = "2/2", output = dir .. "/s.h5" })
+      assert.are.equal(dir .. "/s.shard-1-of-2.h5", r1.output)
+      assert.are.equal(dir .. "/s.shard-2-of-2.h5", r2.output)
+      assert.is_nil(io.open(dir .. "/s.h5"))
+      os.rename(r1.output, dir .. "/s1.h5")
+      os.rename(r2.output, dir .. "/s2.h5")
       assert.are.equal(3, r1.N)
       assert.are.equal(3, r2.N)
       local skip = { num_operators = true, first_operator = true, shard = true, rows_done = true, num_diverged = true }
@@ -222,11 +228,11 @@ end })
     it("never overwrites an existing file without force", function()
       local msg = H.err_of(H.generate, cfg, { output = dir .. "/straight.h5" })
       assert.truthy(msg:find("already exists", 1, true), msg)
-      assert.truthy(msg:find("6/6 operators done, complete", 1, true), msg)
-      assert.truthy(msg:find("--force", 1, true), msg)
+      assert.truthy(msg:find("6/6 operators done, complete); use --force to overwrite it or choose another --output", 1, true), msg)
+      assert.falsy(msg:find("--resume", 1, true), msg)   -- nothing to continue in a complete file
       local fh = assert(io.open(dir .. "/text.h5", "w")); fh:write("not hdf5"); fh:close()
       msg = H.err_of(H.generate, cfg, { output = dir .. "/text.h5" })
-      assert.truthy(msg:find("already exists; use --resume", 1, true), msg)
+      assert.truthy(msg:find("text.h5 already exists; use --force to overwrite it or choose another --output", 1, true), msg)
       local res = H.generate(cfg, { output = dir .. "/text.h5", force = true })
       assert.are.equal("complete", res.status)
     end)
@@ -241,8 +247,9 @@ end })
       msg = H.err_of(H.generate, other, { output = out, resume = true })
       assert.truthy(msg:find("config differs", 1, true), msg)
       assert.truthy(msg:find("num_timesteps", 1, true), msg)
+      os.execute("cp '" .. out .. "' '" .. dir .. "/mismatch.shard-1-of-2.h5'")
       msg = H.err_of(H.generate, cfg, { output = out, resume = true, shard = "1/2" })
-      assert.truthy(msg:find("operators 0..5, this run asks for 0..2", 1, true), msg)
+      assert.truthy(msg:find("mismatch.shard-1-of-2.h5: it holds operators 0..5, this run asks for 0..2", 1, true), msg)
       local fh = assert(io.open(dir .. "/junk.h5", "w")); fh:write("junk"); fh:close()
       msg = H.err_of(H.generate, cfg, { output = dir .. "/junk.h5", resume = true })
       assert.truthy(msg:find("not a Spinlock dataset", 1, true), msg)
@@ -268,6 +275,59 @@ end })
       end
       msg = H.err_of(generate.plan, cfg, { device = "tpu" })
       assert.truthy(msg:find("unknown device 'tpu'", 1, true), msg)
+    end)
+  end)
+
+  describe("checks before the output exists", function()
+    it("derives every shard's file from --output, keeping a name that already names the shard", function()
+      assert.are.equal("d.shard-2-of-2.h5", generate.plan(cfg, { output = "d.h5", shard = "2/2" }).output)
+      assert.are.equal("d.shard-2-of-2.h5", generate.plan(cfg, { output = "d.shard-2-of-2.h5", shard = "2/2" }).output)
+      assert.are.equal("d.h5", generate.plan(cfg, { output = "d.h5" }).output)
+      local msg = H.err_of(generate.plan, cfg, { output = "d.shard-1-of-2.h5", shard = "2/2" })
+      assert.truthy(msg:find("--output d.shard-1-of-2.h5 names shard 1/2 but --shard is 2/2", 1, true), msg)
+    end)
+
+    it("validates every option, --threads included, without running", function()
+      for _, t in ipairs({ 0, -3, 1.5 }) do
+        local msg = H.err_of(generate.plan, cfg, { threads = t })
+        assert.truthy(msg:find("--threads must be a whole number >= 1, got " .. tostring(t), 1, true), msg)
+      end
+      local msg = H.err_of(generate.prepare, cfg, { output = dir .. "/straight.h5" })
+      assert.truthy(msg:find("already exists", 1, true), msg)
+    end)
+
+    it("leaves no file behind when the run fails before its first row", function()
+      local _, fx = H.modules(cfg)
+      -- the operator settings fail: refused before the file is created
+      local bad_build = { build = function() error("operator.build: num_layers must be >= 1", 0) end }
+      local out = dir .. "/fails_early.h5"
+      local msg = H.err_of(H.generate, cfg, { output = out, operator = bad_build, features = fx })
+      assert.truthy(msg:find("operator 0 cannot be built: operator.build: num_layers must be >= 1", 1, true), msg)
+      assert.is_nil(io.open(out))
+      -- the first rollout fails after the file was created: the empty file is removed again
+      local real = H.modules(cfg)
+      local bad_rollout = { build = function(row, o)
+        local op = real.build(row, o)
+        return setmetatable({}, { __index = function(_, k)
+          if k == "rollout" then return function() error("rollout: out of memory", 0) end end
+          local v = op[k]
+          if type(v) == "function" then return function(_, ...) return v(op, ...) end end
+          return v
+        end })
+      end }
+      msg = H.err_of(H.generate, cfg, { output = out, operator = bad_rollout, features = fx })
+      assert.truthy(msg:find("rollout: out of memory", 1, true), msg)
+      assert.is_nil(io.open(out))
+      -- so the corrected rerun needs no --force
+      assert.are.equal("complete", H.generate(cfg, { output = out }).status)
+    end)
+
+    it("says so when --resume finds no file and starts a new one", function()
+      local lines = {}
+      local res = H.generate(cfg, { output = dir .. "/fresh.h5", resume = true,
+                                    log = function(l) lines[#lines + 1] = l end })
+      assert.are.equal("complete", res.status)
+      assert.truthy(table.concat(lines, "\n"):find(dir .. "/fresh.h5 does not exist yet: starting a new dataset", 1, true))
     end)
   end)
 
@@ -366,7 +426,18 @@ features.register{ name = "spec_last_abs_mean", family = "summary", formula = "m
       assert.are.equal(0, code, out)
       assert.truthy(out:find("operators   2 (shard 2/3 of 6: indices 2..3)", 1, true), out)
       assert.truthy(out:find("configuration valid (dry run: nothing written)", 1, true), out)
+      assert.truthy(out:find("output      " .. dir .. "/dry.shard-2-of-3.h5", 1, true), out)
       assert.is_nil(io.open(dir .. "/dry.h5"))
+      assert.is_nil(io.open(dir .. "/dry.shard-2-of-3.h5"))
+      -- options are checked too: a dry run fails where the run would
+      for _, bad in ipairs({ "--threads -3", "--threads 0", "--output '" .. dir .. "/straight.h5'" }) do
+        out, code = cli_run("--config '" .. cfg_path .. "' --dry-run " .. bad)
+        assert.are.equal(1, code, bad .. ": " .. out)
+        assert.falsy(out:find("configuration valid", 1, true), out)
+      end
+      out, code = cli_run("--config '" .. cfg_path .. "' --output '" .. dir .. "/nofile.h5' --dry-run --resume")
+      assert.are.equal(0, code, out)
+      assert.truthy(out:find("nofile.h5 does not exist yet: --resume starts a new dataset", 1, true), out)
     end)
   end)
 

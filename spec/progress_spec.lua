@@ -35,13 +35,13 @@ describe("spinlock.progress", function()
     assert.are.equal("gen  [###.......]  25/100  25%  2.5 op/s  ETA 30s", bar:text())
   end)
 
-  it("shows seconds per item below one item per second", function()
+  it("shows the rate and, below one item per second, also seconds per item", function()
     local clock = fake_clock()
     local bar = progress.new { total = 10, unit = "op", width = 4, stream = fake_stream(),
                                clock = clock.fn, tty = true }
     clock.t = 108
     bar:update(2)
-    assert.are.equal("[#...]  2/10  20%  4 s/op  ETA 32s", bar:text())
+    assert.are.equal("[#...]  2/10  20%  0.25 op/s (4 s/op)  ETA 32s", bar:text())
   end)
 
   it("counts the rate from `initial` for resumed runs", function()

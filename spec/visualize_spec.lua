@@ -113,6 +113,17 @@ describe("visualize-dataset", function()
                     png_header(dir .. "/v1/overview.png"))
   end)
 
+  it("joins paths with one slash whatever the --output spelling", function()
+    local lines = {}
+    local res = viz.run { dataset = dir .. "/stored.h5", output = dir .. "//v2/", num_ops = 1, realizations = 1,
+                          frames = 2, log = function(l) lines[#lines + 1] = l end }
+    assert.are.same({ dir .. "/v2/operator_00000.png", dir .. "/v2/overview.png" }, res.files)
+    assert.truthy(lines[1]:find("-> " .. dir .. "/v2$"), lines[1])
+    assert.are.equal("vis", viz.clean_dir("vis/"))
+    assert.are.equal("a/b", viz.clean_dir("a//b//"))
+    assert.are.equal("/", viz.clean_dir("//"))
+  end)
+
   it("re-simulates operators when the file holds no trajectories, matching the stored rollouts", function()
     local op = H.modules()
     local res = viz.run { dataset = dir .. "/bare.h5", output = dir .. "/v2", num_ops = 2, frames = 4,

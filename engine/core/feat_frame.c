@@ -822,10 +822,19 @@ sl_status sl_feat_frame_compute(sl_tensor **out, const sl_tensor *traj, unsigned
       for (int c = 0; c < C; c++)
         channel_features(&g, &s, x + (int64_t)c * H * W, s.F + (int64_t)c * g.K * 2, mask, c,
                          s.chan + (int64_t)c * F_COUNT);
+      /* Channel mean over the channels where the value is defined (as INITIAL does): one
+       * channel with an empty threshold mask or a degenerate field must not blank the frame.
+       * Non-finite input in any channel still makes every per-channel value NaN. */
+      int allfin = 1;
+      for (int c = 0; c < C; c++) allfin &= s.cfin[c];
       for (int i = 0; i < F_COUNT; i++) {
         double acc = 0;
-        for (int c = 0; c < C; c++) acc += s.chan[(int64_t)c * F_COUNT + i];
-        fv[i] = acc / C;
+        int n = 0;
+        for (int c = 0; c < C; c++) {
+          double v = s.chan[(int64_t)c * F_COUNT + i];
+          if (isfinite(v)) { acc += v; n++; }
+        }
+        fv[i] = (allfin && n > 0) ? acc / n : NAN;
       }
       if (mask & (1u << SL_FF_CROSS_CHANNEL)) cross_features(&g, &s, x, C, fv);
       float *o = od + f * D;

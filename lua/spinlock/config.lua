@@ -188,56 +188,18 @@ local SAMPLING = map({
   { "batch_size", S("int", { min = 1, default = 1000 }) },
 })
 
--- IC generators and their parameters.  Baseline generators are checked key by key; the 21 domain
--- generators accept any key with a scalar or list-of-scalars value (their keyword sets belong to
--- the IC module, which rejects unknown ones when it runs).
+-- IC names and their parameters come from the IC module (spinlock.ic: the C generator registry
+-- plus its variants), so a config accepts exactly the ICs generation can run.  Required lazily:
+-- the IC module needs the engine core.
 local num_pos = function(d) return S("number", { gt = 0, default = d }) end
-M.IC_GENERATORS = {
-  gaussian_random_field = map({ { "length_scale", num_pos(0.1) }, { "variance", num_pos(1.0) } }),
-  multiscale_grf = map({
-    { "scales", S("list", { of = S("number", { gt = 0 }), min_len = 1, default = { 0.02, 0.05, 0.1, 0.2, 0.4 } }) },
-    { "variance", num_pos(1.0) },
-  }),
-  structured = map({
-    { "num_structures", S("int", { min = 1, default = 5 }) },
-    { "structure_types", S("list", { of = S("string", { enum = { "circle", "stripe", "blob" } }), min_len = 1,
-                                     default = { "circle", "stripe", "blob" } }) },
-  }),
-  localized = map({
-    { "num_blobs", S("int", { min = 1, default = 5 }) },
-    { "min_width", num_pos(5.0) },
-    { "max_width", num_pos(15.0) },
-  }),
-  composite = map({
-    { "pattern", S("string", { enum = { "waves", "grid", "radial" }, default = "waves" }) },
-    { "noise_level", S("number", { min = 0, default = 0.1 }) },
-    { "grf_length_scale", num_pos(0.05) },
-  }),
-  heavy_tailed = map({ { "alpha", num_pos(1.5) }, { "variance", num_pos(1.0) } }),
-}
-M.IC_GENERATORS.random = M.IC_GENERATORS.gaussian_random_field
-M.IC_GENERATORS.mixed = M.IC_GENERATORS.gaussian_random_field
-M.DOMAIN_ICS = {
-  "quantum_wave_packet", "turing_pattern", "thermal_gradient", "morphogen_gradient", "reaction_front",
-  "light_cone", "critical_fluctuation", "phase_boundary", "bz_reaction", "shannon_entropy",
-  "interference_pattern", "cell_population", "chromatin_domain", "shock_front", "gene_expression",
-  "coherent_state", "relativistic_wave_packet", "mutual_information", "regulatory_network",
-  "dla_cluster", "error_correcting_code",
-}
-local OPEN_IC = { t = "map", fields = {}, open = true }
-for _, n in ipairs(M.DOMAIN_ICS) do M.IC_GENERATORS[n] = OPEN_IC end
+local function icmod() return require "spinlock.ic" end
 
-local IC_BASE_NAMES = {}
-for n in pairs(M.IC_GENERATORS) do IC_BASE_NAMES[#IC_BASE_NAMES + 1] = n end
-table.sort(IC_BASE_NAMES)
-
--- variant name -> generator: strip a trailing _v<digits>, _low, _mid or _high (reference rule)
+-- name -> generator: a registry generator, a known variant ("random", gaussian_random_field_v2,
+-- multiscale_grf_low, ...), or a generator with a _v<digits>, _low, _mid or _high suffix; nil
+-- for anything else (including the methods "mixed" and "sampled").
 function M.ic_generator_of(name)
-  if M.IC_GENERATORS[name] then return name end
-  local base = name:match("^(.-)_v%d+$") or name:match("^(.-)_low$") or name:match("^(.-)_mid$")
-               or name:match("^(.-)_high$")
-  if base and M.IC_GENERATORS[base] then return base end
-  return nil
+  if type(name) ~= "string" then return nil end
+  return icmod().base_of(name)
 end
 
 local INPUT_GENERATION_FIELDS = {
@@ -580,7 +542,25 @@ local function check_param(ctx, name, category, raw, path)
   if name == "input_channels" or name == "output_channels" then
     ctx:warn(path, "channels are fixed at 3; this parameter is sampled and stored but has no effect")
   elseif known == nil then
-    ctx:warn(path, "not a parameter the generator understands; it is sampled and stored but has no effect")
+    -- A near miss of a name the generator reads is almost surely a typo, and a typo in a
+    -- sampled parameter silently changes the dataset (the intended parameter keeps its
+    -- default): an error, unless the intended name is declared too.  Names far from every
+    -- known one are extra sampled dimensions, which users may want: a warning.
+    local best, bestd
+    for kn in pairs(M.KNOWN_PARAMETERS) do
+      local d = edit_distance(name:lower(), kn)
+      if not bestd or d < bestd or (d == bestd and kn < best) then best, bestd = kn, d end
+    end
+    local declared = ctx.param_names and ctx.param_names[best]
+    if bestd and bestd <= 2 and bestd < #best / 2 and not declared then
+      ctx:err(path, fmt("not a parameter the generator understands (did you mean '%s'?); a misspelt " ..
+        "parameter is sampled but has no effect while '%s' keeps its default. Rename it, or pick a name " ..
+        "further from '%s' for an extra sampled dimension", best, best, best))
+      return nil
+    end
+    local hint = bestd and not declared and bestd <= math.max(2, math.floor(#name / 3)) and bestd < #best / 2
+    ctx:warn(path, "not a parameter the generator understands; it is sampled and stored but has no effect" ..
+      (hint and fmt(" (did you mean '%s'?)", best) or ""))
   else
     local function bad_value(x)
       if known.values then
@@ -655,6 +635,16 @@ local function check_parameter_space(ctx, ps, extra_grid)
       ctx:err("dataset.grid_size", "conflicts with parameter_space.operator.grid_size; give only one")
     end
   end
+  -- every declared name, so a near-miss check can tell a typo from a deliberate neighbour
+  ctx.param_names = { grid_size = extra_grid ~= nil or nil }
+  for _, c in ipairs(M.CATEGORIES) do
+    local cat = ps[c]
+    if is_list(cat) then
+      for _, e in ipairs(cat) do if is_map(e) and type(e.name) == "string" then ctx.param_names[e.name] = true end end
+    elseif is_map(cat) then
+      for _, k in ipairs(yaml.keys(cat)) do ctx.param_names[k] = true end
+    end
+  end
   local seen, declared = {}, 0
   for _, c in ipairs(M.CATEGORIES) do
     local cat = ps[c]
@@ -708,36 +698,55 @@ end
 ---------------------------------------------------------------------------------------------------
 -- simulation.input_generation
 
-local IC_METHODS = { "random", "gaussian_random_field", "structured", "mixed", "sampled",
-                     "multiscale_grf", "localized", "composite", "heavy_tailed" }
-for _, n in ipairs(M.DOMAIN_ICS) do IC_METHODS[#IC_METHODS + 1] = n end
-
+-- Parameter map of one generator (or variant) block: keys are checked against the registry's
+-- parameter names (file/line and a suggestion), then each value and the whole map with the check
+-- generation itself runs (spinlock.ic.check_params), so nothing passes here that fails later.
 local function check_ic_params(ctx, gen, raw, path)
-  local schema = M.IC_GENERATORS[gen]
-  if schema.open then
-    if not is_map(raw) then ctx:err(path, "expected a mapping of generator parameters, found " .. typename(raw)); return {} end
-    local out = {}
-    for _, k in ipairs(yaml.keys(raw)) do
-      local x = raw[k]
-      local okv = type(x) == "string" or is_num(x) or type(x) == "boolean"
-      if is_list(x) then
-        okv = true
-        for _, e in ipairs(x) do if not (type(e) == "string" or is_num(e)) then okv = false end end
-      end
-      if not okv then ctx:err(join(path, k), "expected a number, string, boolean or list of them, found " .. typename(x))
-      else out[k] = x end
+  if not is_map(raw) then ctx:err(path, "expected a mapping of generator parameters, found " .. typename(raw)); return {} end
+  local ic = icmod()
+  local names = ic.param_names(gen) or {}
+  local known = {}
+  for _, n in ipairs(names) do known[n] = true end
+  local out, all_ok = {}, true
+  for _, k in ipairs(yaml.keys(raw)) do
+    local x, kp = raw[k], join(path, k)
+    if not known[k] then
+      local hint = suggest(tostring(k), names)
+      ctx:err(kp, "unknown key" .. (hint and fmt(" (did you mean '%s'?)", join(path, hint)) or
+        fmt(" (%s takes: %s)", gen, table.concat(names, ", "))))
+      all_ok = false
+    else
+      local ok, msg = ic.check_params(gen, { [k] = x })
+      if ok then out[k] = x
+      else ctx:err(kp, (msg:gsub("^" .. gen .. ": ", ""))); all_ok = false end
     end
-    return out
   end
-  -- explicit keys only (no defaults filled here: defaults of the generator apply at run time)
-  local o = check_map(ctx, raw, schema, path)
-  local out = {}
-  if is_map(raw) then for k in pairs(raw) do if o[k] ~= nil then out[k] = o[k] end end end
+  if all_ok then
+    local ok, msg = ic.check_params(gen, out)   -- rules between keys (e.g. min_width <= max_width)
+    if not ok then ctx:err(path, (msg:gsub("^" .. gen .. ": ", ""))) end
+  end
   return out
+end
+
+local IC_NON_TYPES = { mixed = true, sampled = true }
+
+local function not_an_ic_type(name)
+  return fmt("'%s' is a method, not an IC type (%s); list the generators themselves, e.g. " ..
+             "{gaussian_random_field: 0.5, structured: 0.5}", name, icmod().METHODS[name])
+end
+
+--- The raw simulation.input_generation section the IC module resolves, rebuilt from the normalised
+--- one (generation hands this to spinlock.ic.resolve; load() resolves it too, so both agree).
+function M.ic_section(ig)
+  local raw = { method = ig.method, length_scale = ig.length_scale, variance = ig.variance,
+                ic_type_weights = ig.ic_type_weights }
+  for name, p in pairs(ig.params or {}) do raw[name] = p end
+  return raw
 end
 
 local function check_input_generation(ctx, ig)
   local path = "simulation.input_generation"
+  local nerr = #ctx.errors
   local fields = {}
   for _, f in ipairs(INPUT_GENERATION_FIELDS) do fields[f[1]] = f[2] end
   if ig == nil or ig == NULL then ig = {} end
@@ -758,14 +767,15 @@ local function check_input_generation(ctx, ig)
     if f[2].noeffect then out[f[1]] = nil end
   end
 
-  -- method
+  local ic_names = icmod().known_names()
+  -- method: a method (sampled, mixed) or any IC name
   local method = out.method
-  local mok = false
-  for _, m in ipairs(IC_METHODS) do if m == method then mok = true end end
-  if not mok then
-    local hint = suggest(method, IC_METHODS)
+  if not IC_NON_TYPES[method] and M.ic_generator_of(method) == nil then
+    local cands = { "mixed", "sampled" }
+    for _, n in ipairs(ic_names) do cands[#cands + 1] = n end
+    local hint = suggest(method, cands)
     ctx:err(join(path, "method"), fmt("unknown IC method %q%s", method, hint and fmt(" (did you mean '%s'?)", hint) or
-      " (see docs/configuration.md for the list)"))
+      " (sampled, mixed, or an IC name: " .. table.concat(ic_names, ", ") .. ")"))
     method = "random"
   end
 
@@ -778,10 +788,12 @@ local function check_input_generation(ctx, ig)
     else
       for _, name in ipairs(yaml.keys(w)) do
         local x = w[name]
-        if M.ic_generator_of(tostring(name)) == nil then
-          local hint = suggest(tostring(name), IC_BASE_NAMES)
+        if IC_NON_TYPES[name] then
+          ctx:err(join(wpath, name), not_an_ic_type(name))
+        elseif M.ic_generator_of(tostring(name)) == nil then
+          local hint = suggest(tostring(name), ic_names)
           ctx:err(join(wpath, name), "unknown IC type" .. (hint and fmt(" (did you mean '%s'?)", hint) or
-            " (a generator name, optionally with a _v<N>, _low, _mid or _high suffix)"))
+            " (a generator or variant name, optionally with a _v<N>, _low, _mid or _high suffix)"))
         elseif not is_num(x) or x < 0 then
           ctx:err(join(wpath, name), "weight must be a non-negative number, found " .. typename(x))
         else
@@ -794,64 +806,74 @@ local function check_input_generation(ctx, ig)
     ctx:warn(wpath, fmt("has no effect unless method is 'sampled' (method is '%s')", method))
   end
 
+  -- the IC types actually drawn
+  local drawn = {}
+  if method == "sampled" then
+    if #order == 0 then drawn[1] = "gaussian_random_field" else for i, n in ipairs(order) do drawn[i] = n end end
+  elseif method == "mixed" then
+    drawn = { "gaussian_random_field", "structured" }
+  else
+    drawn = { method }
+  end
+  local is_drawn = {}
+  for _, n in ipairs(drawn) do is_drawn[n] = true end
+
   -- per-variant / per-generator parameter maps
   local variant_params = {}
   local valid_here = {}
   for _, f in ipairs(INPUT_GENERATION_FIELDS) do valid_here[#valid_here + 1] = f[1] end
-  for _, n in ipairs(order) do valid_here[#valid_here + 1] = n end
-  for _, n in ipairs(IC_BASE_NAMES) do valid_here[#valid_here + 1] = n end
+  for _, n in ipairs(ic_names) do valid_here[#valid_here + 1] = n end
   for _, k in ipairs(yaml.keys(ig)) do
     if fields[k] == nil then
       local kp = join(path, tostring(k))
       local gen = M.ic_generator_of(tostring(k))
-      if gen == nil then
+      if IC_NON_TYPES[k] then
+        ctx:err(kp, fmt("'%s' is a method, not an IC generator: parameters go under the generator's own name " ..
+                        "(e.g. gaussian_random_field: {length_scale: 0.1})", k))
+      elseif gen == nil then
         local hint = suggest(tostring(k), valid_here)
         ctx:err(kp, "unknown key" .. (hint and fmt(" (did you mean '%s'?)", join(path, hint)) or
           " (expected an input_generation setting, or an IC generator / variant name with its parameters)"))
       else
         variant_params[k] = check_ic_params(ctx, gen, ig[k], kp)
-        if M.IC_GENERATORS[k] == nil and weights[k] == nil and method ~= k then
+        if k ~= gen and not is_drawn[k] then
           ctx:warn(kp, fmt("variant '%s' is not listed in ic_type_weights; its parameters are never used", k))
         end
       end
     end
   end
 
-  -- resolved mix: the IC types actually drawn, in file order, with normalised weights and the
-  -- parameters each one runs with (variant map over generator map over the global GRF settings)
-  local function resolve(name)
-    local gen = M.ic_generator_of(name)
-    local params = {}
-    if gen == "gaussian_random_field" or gen == "random" or gen == "mixed" then
-      params.length_scale, params.variance = out.length_scale, out.variance
-    end
-    for k, x in pairs(variant_params[gen] or {}) do params[k] = x end
-    if name ~= gen then for k, x in pairs(variant_params[name] or {}) do params[k] = x end end
-    return { name = name, generator = gen, params = params }
-  end
-  local mix = {}
-  if method == "sampled" then
-    local total = 0
-    for _, n in ipairs(order) do total = total + weights[n] end
-    if #order == 0 then
-      mix[1] = resolve("gaussian_random_field"); mix[1].weight = 1
-    elseif total <= 0 then
-      ctx:err(wpath, "weights must not all be zero")
-    else
-      for _, n in ipairs(order) do
-        if weights[n] > 0 then
-          local e = resolve(n); e.weight = weights[n] / total; mix[#mix + 1] = e
-        end
-      end
-    end
-  else
-    mix[1] = resolve(method); mix[1].weight = 1
-  end
-
   out.method = method
   out.ic_type_weights = weights
   out.ic_type_order = order
   out.params = variant_params
+
+  -- Resolve with the IC module, exactly as generation will; the resolved parameters of each
+  -- drawn name (variant values, generator map, global GRF settings) fill `mix`.
+  local mix = {}
+  if #ctx.errors == nerr then
+    local ok, plan = pcall(icmod().resolve, M.ic_section(out))
+    if not ok then
+      ctx:err(path, (tostring(plan):gsub("^simulation%.input_generation:%s*", "")))
+    else
+      local total = 0
+      local wt = {}
+      for _, n in ipairs(drawn) do
+        wt[n] = method == "sampled" and #order > 0 and weights[n] or 1
+        total = total + wt[n]
+      end
+      if not (total > 0) then
+        ctx:err(wpath, "weights must not all be zero")
+      else
+        for _, n in ipairs(drawn) do
+          if wt[n] > 0 then
+            local e = icmod().entry(plan, n)
+            mix[#mix + 1] = { name = n, generator = e.base, params = e.params, weight = wt[n] / total }
+          end
+        end
+      end
+    end
+  end
   out.mix = mix
   return out
 end

@@ -131,19 +131,29 @@ local function writer_new(f, L, rows_done)
                         rows_done = rows_done or 0, path = f:filename() }, Writer)
 end
 
+--- Raises the "already exists" error when `path` exists, saying what it holds and what to do:
+--- --resume only for an incomplete Spinlock dataset; otherwise --force or another --output.
+function M.refuse_existing(path)
+  local fh = io.open(path, "rb")
+  if not fh then return end
+  fh:close()
+  local ok, info = pcall(M.progress_of, path)
+  if ok and info and not info.complete then
+    user_error("%s already exists (a Spinlock dataset, %d/%d operators done, incomplete); " ..
+               "use --resume to continue it or --force to overwrite it", path, info.rows_done, info.num_operators)
+  end
+  local what = ""
+  if ok and info then
+    what = string.format(" (a Spinlock dataset, %d/%d operators done, complete)", info.rows_done, info.num_operators)
+  end
+  user_error("%s already exists%s; use --force to overwrite it or choose another --output", path, what)
+end
+
 --- Creates the file with every dataset and attribute (rows_done 0, complete 0).  An existing
 --- file is refused unless opts.force.
 function M.create(path, L, opts)
   opts = opts or {}
-  if not opts.force and io.open(path, "rb") then
-    local what = ""
-    local ok, info = pcall(M.progress_of, path)
-    if ok and info then
-      what = string.format(" (a Spinlock dataset, %d/%d operators done, %s)", info.rows_done, info.num_operators,
-                           info.complete and "complete" or "incomplete")
-    end
-    user_error("%s already exists%s; use --resume to continue it or --force to overwrite it", path, what)
-  end
+  if not opts.force then M.refuse_existing(path) end
   local dir = path:match("^(.*)/[^/]+$")
   if dir and dir ~= "" then os.execute("mkdir -p '" .. dir:gsub("'", "'\\''") .. "'") end
   local f = h5.open(path, "w")
@@ -255,10 +265,33 @@ function M.resume(path, L)
       for i, n in ipairs(want.names or {}) do same = same and names[i] == n end
     end
     if not same then
+      -- name the columns: a missing --features file is the usual cause, not a new spinlock
+      local have, wantset, lost, extra = {}, {}, {}, {}
+      local names = f:exists(p) and (f:attr(p, "feature_names") or {}) or {}
+      for _, n in ipairs(names) do have[n] = true end
+      for _, n in ipairs(want.names or {}) do wantset[n] = true; if not have[n] then extra[#extra + 1] = n end end
+      for _, n in ipairs(names) do if not wantset[n] then lost[#lost + 1] = n end end
       f:close()
-      user_error("cannot resume %s: its %s features differ from what this spinlock (%s) computes " ..
-                 "(the file was started by spinlock %s); use --force to start over", path, fam,
-                 tostring(sl.version), tostring(a.spinlock_version))
+      local function list(t)
+        if #t > 8 then return table.concat(t, ", ", 1, 8) .. (", … (%d in all)"):format(#t) end
+        return table.concat(t, ", ")
+      end
+      local files = a.custom_feature_files
+      if type(files) == "string" then files = { files } end
+      files = type(files) == "table" and files or {}
+      local why = {}
+      if #lost > 0 then
+        why[#why + 1] = ("the file has columns this run does not compute: %s"):format(list(lost))
+        if #files > 0 then
+          why[#why + 1] = ("the file was generated with custom formulas from %s: pass them again with --features")
+            :format(table.concat(files, ", "))
+        end
+      end
+      if #extra > 0 then why[#why + 1] = ("this run adds columns the file lacks: %s"):format(list(extra)) end
+      if #why == 0 then why[1] = "the column order or shape differs" end
+      user_error("cannot resume %s: its %s features differ from what this run computes (%s; the file was " ..
+                 "started by spinlock %s, this is %s); use --force to start over", path, fam,
+                 table.concat(why, "; "), tostring(a.spinlock_version), tostring(sl.version))
     end
   end
   local w = writer_new(f, L, info.rows_done)

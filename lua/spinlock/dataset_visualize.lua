@@ -72,8 +72,17 @@ end
 --- opts: dataset (path), output (folder), num_ops (16), realizations (2), frames (8), channel (1),
 --- colormap ("viridis"), operator (module replacing spinlock.operator for re-simulation),
 --- log (function(line)).  Returns { files = {...}, resimulated = bool, operators = {row...} }.
+-- "vis/", "vis//x" -> "vis", "vis/x" (paths printed and written are joined with one slash)
+local function clean_dir(d)
+  d = tostring(d):gsub("/+", "/")
+  if #d > 1 then d = d:gsub("/$", "") end
+  return d
+end
+M.clean_dir = clean_dir
+
 function M.run(opts)
   local log = opts.log or print
+  local outdir = clean_dir(opts.output or "visualizations")
   local f, a = dataset.open(opts.dataset)
   local ok, res = pcall(function()
     local N, done = a.num_operators, a.rows_done or 0
@@ -99,7 +108,7 @@ function M.run(opts)
     local stored = f:exists("outputs/trajectories")
     local frames = M.frame_indices(T, F)
     local scale = math.max(1, math.min(8, math.floor(64 / G + 0.5)))
-    os.execute("mkdir -p '" .. opts.output:gsub("'", "'\\''") .. "'")
+    os.execute("mkdir -p '" .. outdir:gsub("'", "'\\''") .. "'")
     local files, overview = {}, {}
     local colormap = opts.colormap or "viridis"
     local index = f:read("metadata/operator_index")
@@ -116,16 +125,16 @@ function M.run(opts)
         for j, t in ipairs(frames) do grid[m][j] = traj:select(1, m):select(1, t):select(1, channel) end
       end
       overview[#overview + 1] = grid[1]
-      local path = string.format("%s/operator_%05d.png", opts.output, index[r])
+      local path = string.format("%s/operator_%05d.png", outdir == "/" and "" or outdir, index[r])
       sl.png_write(path, render(grid, G, scale, colormap, false))
       files[#files + 1] = path
     end
-    local path = opts.output .. "/overview.png"
+    local path = (outdir == "/" and "" or outdir) .. "/overview.png"
     sl.png_write(path, render(overview, G, math.max(1, math.floor(scale / 2)), colormap, true))
     files[#files + 1] = path
     log(("%d operators (%s), %d realizations x %d frames (frames %s), channel %d -> %s"):format(
       #rows, stored and "stored trajectories" or "re-simulated from the file's config and seed",
-      R, #frames, table.concat(frames, ","), channel, opts.output))
+      R, #frames, table.concat(frames, ","), channel, outdir))
     return { files = files, resimulated = not stored, operators = rows, frames = frames }
   end)
   f:close()

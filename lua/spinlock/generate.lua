@@ -64,9 +64,18 @@ function M.shard_range(N, shard)
   return first, last - first
 end
 
---- The default output of a shard: "<base>.shard-<i>-of-<n>.h5".
+--- The output file of shard {i, n}: "<base>.shard-<i>-of-<n>.h5" from the given (or config) path,
+--- so the shards of one command line never write the same file.  A path that already carries a
+--- shard suffix is kept when it names this shard and refused when it names another.
 function M.shard_output(path, shard)
   if not shard then return path end
+  local si, sn = path:match("%.shard%-(%d+)%-of%-(%d+)%.[hH]5$")
+  if si then
+    if tonumber(si) ~= shard[1] or tonumber(sn) ~= shard[2] then
+      user_error("--output %s names shard %s/%s but --shard is %d/%d", path, si, sn, shard[1], shard[2])
+    end
+    return path
+  end
   local base, ext = path:match("^(.*)(%.[hH]5)$")
   if not base then base, ext = path, ".h5" end
   return string.format("%s.shard-%d-of-%d%s", base, shard[1], shard[2], ext)
@@ -89,15 +98,6 @@ local function resolve_device(want)
   user_error("unknown device '%s' (expected auto, cpu, cuda or cuda:<n>)", tostring(want))
 end
 
--- The IC module validates the raw input_generation section; rebuild it from the normalised one.
-local function ic_section(cfg)
-  local ig = cfg.simulation.input_generation
-  local raw = { method = ig.method, length_scale = ig.length_scale, variance = ig.variance,
-                ic_type_weights = ig.ic_type_weights }
-  for name, p in pairs(ig.params or {}) do raw[name] = p end
-  return raw
-end
-
 local function load_module(name, given)
   if given then return given end
   local ok, mod = pcall(require, name)
@@ -106,10 +106,19 @@ local function load_module(name, given)
   error(mod, 0)
 end
 
+local function check_count(v, what)
+  if v ~= nil and (type(v) ~= "number" or v < 1 or v ~= math.floor(v)) then
+    user_error("%s must be a whole number >= 1, got %s", what, tostring(v))
+  end
+end
+
 --- Checks a config and options and describes the run.  opts: output, shard ("i/n" or {i,n}),
---- device, batch_size, flush_every.
+--- device, threads, batch_size, flush_every.
 function M.plan(cfg, opts)
   opts = opts or {}
+  check_count(opts.threads, "--threads")
+  check_count(opts.batch_size, "batch_size")
+  check_count(opts.flush_every, "flush_every")
   local p = {}
   p.N_total = cfg.sampling.total_samples
   p.shard = M.parse_shard(opts.shard)
@@ -120,7 +129,7 @@ function M.plan(cfg, opts)
   p.T = cfg.simulation.num_timesteps
   p.P = #cfg.parameters
   p.seed = cfg.sampling.sobol.seed
-  p.output = opts.output or M.shard_output(cfg.dataset.output_path, p.shard)
+  p.output = M.shard_output(opts.output or cfg.dataset.output_path, p.shard)
   p.device = resolve_device(opts.device or cfg.simulation.device)
   p.batch_size = math.max(1, math.min(opts.batch_size or cfg.sampling.batch_size or 64, 64))
   p.flush_every = math.max(1, opts.flush_every or 8)
@@ -198,17 +207,13 @@ local function make_bar(p, initial, opts)
   return progress.new { total = p.N, initial = initial, label = "generate", unit = "op" }
 end
 
---- Generates (or resumes) the dataset.  opts:
----   output, force, resume, shard, device, threads, batch_size, flush_every, flush_seconds,
----   progress (false: no bar), log (function(line); default prints to stdout),
----   on_operator (function(rows_done, row_info) called after each row is written),
----   operator, features (module tables replacing require "spinlock.operator" / "spinlock.features"),
----   custom_features (list of Lua files of custom formulas, passed to features.new as `custom`).
---- Returns { status = "complete" | "interrupted" | "already_complete", rows_done, N, output,
----           diverged, timings = {sampling, ic, build, rollout, features, io, total}, bytes, signal }.
-function M.run(cfg, opts)
+--- Everything a run checks before it touches the output file: the plan and options, the
+--- operator and feature modules, the feature schema (custom formulas loaded), the IC plan, and a
+--- trial build of the shard's first operator.  `spinlock generate --dry-run` runs exactly this, so
+--- a config it calls valid does not fail at the start of the real run.  Returns
+--- { plan, operator, features, fx, schema, ic_plan }.
+function M.prepare(cfg, opts)
   opts = opts or {}
-  local log = opts.log or function(s) io.stdout:write(s, "\n"); io.stdout:flush() end
   local p = M.plan(cfg, opts)
   local operator = load_module("spinlock.operator", opts.operator)
   local features = load_module("spinlock.features", opts.features)
@@ -219,13 +224,6 @@ function M.run(cfg, opts)
     user_error("this build has no feature module (spinlock.features); disable the families in the " ..
                "config's features section (initial/architecture/summary/temporal: false) to generate without features")
   end
-  if opts.threads then
-    if opts.threads < 1 then user_error("--threads must be >= 1, got %d", opts.threads) end
-    sl.set_num_threads(opts.threads)
-  end
-
-  local t_start = now()
-  local timings = { sampling = 0, ic = 0, build = 0, rollout = 0, features = 0, io = 0 }
 
   -- feature extractor and its schema (enabled families only)
   local fx, schema = nil, {}
@@ -238,7 +236,42 @@ function M.run(cfg, opts)
     end
   end
 
+  local ic = require "spinlock.ic"
+  local ok_plan, ic_plan = pcall(ic.resolve, config.ic_section(cfg.simulation.input_generation))
+  if not ok_plan then user_error("%s", tostring(ic_plan)) end
+
+  -- the operator settings: build (not run) the first operator of this shard
+  local smp = params.sample(cfg, p.first, 1)
+  local ok_op, op = pcall(operator.build, smp.rows[1], { seed = p.seed, op_index = p.first, device = p.device })
+  if not ok_op then user_error("operator %d cannot be built: %s", p.first, tostring(op)) end
+  if not opts.force and not opts.resume then dataset.refuse_existing(p.output) end
+  local has_free, free = pcall(function() return op.free end)
+  if has_free and type(free) == "function" then free(op) end
+
+  return { plan = p, operator = operator, features = features, fx = fx, schema = schema, ic_plan = ic_plan }
+end
+
+--- Generates (or resumes) the dataset.  opts:
+---   output, force, resume, shard, device, threads, batch_size, flush_every, flush_seconds,
+---   progress (false: no bar), log (function(line); default prints to stdout),
+---   on_operator (function(rows_done, row_info) called after each row is written),
+---   operator, features (module tables replacing require "spinlock.operator" / "spinlock.features"),
+---   custom_features (list of Lua files of custom formulas, passed to features.new as `custom`).
+--- Returns { status = "complete" | "interrupted" | "already_complete", rows_done, N, output,
+---           diverged, timings = {sampling, ic, build, rollout, features, io, total}, bytes, signal }.
+function M.run(cfg, opts)
+  opts = opts or {}
+  local log = opts.log or function(s) io.stdout:write(s, "\n"); io.stdout:flush() end
+  local pre = M.prepare(cfg, opts)
+  local p, operator, features, fx, schema, ic_plan = pre.plan, pre.operator, pre.features, pre.fx, pre.schema, pre.ic_plan
+  local ic = require "spinlock.ic"
+  if opts.threads then sl.set_num_threads(opts.threads) end
+
+  local t_start = now()
+  local timings = { sampling = 0, ic = 0, build = 0, rollout = 0, features = 0, io = 0 }
+
   local attrs = {
+    custom_feature_files = {}, custom_feature_hashes = {},
     config = config.to_json(cfg),
     config_yaml = (cfg.source and cfg.source.text) or "",
     config_source = (cfg.source and cfg.source.path) or "",
@@ -247,8 +280,15 @@ function M.run(cfg, opts)
     shard = p.shard and (p.shard[1] .. "/" .. p.shard[2]) or "",
   }
 
+  -- the custom formula files this run uses, with a hash of their text (extract-features and
+  -- --resume name them when their columns would be lost)
+  if fx and fx.custom_files and features.custom then
+    local rec = features.custom.records(fx.custom_files)
+    attrs.custom_feature_files, attrs.custom_feature_hashes = rec.files, rec.hashes
+  end
+
   -- open the output: create, resume, or refuse
-  local w
+  local w, created
   local exists = io.open(p.output, "rb")
   if exists then exists:close() end
   local t0 = now()
@@ -271,6 +311,7 @@ function M.run(cfg, opts)
     attrs.sampling_metrics = json(metrics)
     attrs.creation_date = os.date("!%Y-%m-%dT%H:%M:%SZ")
     w = dataset.create(p.output, layout_of(cfg, p, schema, attrs), { force = opts.force })
+    created = true
     if opts.verbose then
       log(("sampling: %d points x %d dims, discrepancy %.3g (%s), max |corr| %.3g (%s)"):format(
         p.N_total, p.P, metrics.discrepancy, metrics.discrepancy_pass and "pass" or "FAIL",
@@ -278,10 +319,6 @@ function M.run(cfg, opts)
     end
   end
   timings.io = timings.io + (now() - t0)
-
-  local ic = require "spinlock.ic"
-  local ok_plan, ic_plan = pcall(ic.resolve, ic_section(cfg))
-  if not ok_plan then w:close(); user_error("%s", tostring(ic_plan)) end
 
   local default_policy = config.UNSAMPLED_DEFAULTS.update_policy
   local start = w.rows_done
@@ -369,9 +406,15 @@ function M.run(cfg, opts)
 
   local t_w = now()
   if not ok then
-    -- keep what was flushed; the error itself is reported by the caller
-    pcall(function() w:flush(done) end)
-    pcall(function() w:close() end)
+    -- keep what was flushed; the error itself is reported by the caller.  A file this run
+    -- created and never wrote a row to is removed, so the corrected rerun needs no --force.
+    if created and done == 0 then
+      pcall(function() w:close() end)
+      os.remove(p.output)
+    else
+      pcall(function() w:flush(done) end)
+      pcall(function() w:close() end)
+    end
     error(err, 0)
   end
   local result = { started_at = start, rows_done = done, N = p.N, output = p.output, diverged = diverged, timings = timings,
@@ -417,6 +460,24 @@ function M.resimulate(f, attrs, row, R, opts)
   local op = operator.build(smp.rows[1], { seed = attrs.seed, op_index = op_index, device = "cpu" })
   local Mr = math.min(R, attrs.num_realizations)
   return (op:rollout(ic, Mr, attrs.num_timesteps, { seed = attrs.seed, op_index = op_index, device = "cpu" }))
+end
+
+--- Rebuilds the operator of row `row` (1-based) of an open dataset file from the file's stored
+--- config, seed and operator index (the Sobol point of that index, mapped as generation did):
+--- returns op, op_index (metadata/operator_index, the global 0-based index), cfg.  Its horizon is
+--- the rollout's step count, as after generation's rollout.  opts.operator replaces require
+--- "spinlock.operator"; opts.cfg a config already decoded from attrs.
+function M.rebuild_operator(f, attrs, row, opts)
+  opts = opts or {}
+  local operator = load_module("spinlock.operator", opts.operator)
+  if not operator then user_error("this build has no operator module (spinlock.operator) to rebuild the operators") end
+  local cfg = opts.cfg or dataset.stored_config(attrs)
+  local op_index = f:read("metadata/operator_index", row, 1)[1]
+  local smp = params.sample(cfg, op_index, 1)
+  local T = attrs.num_timesteps or cfg.simulation.num_timesteps
+  local op = operator.build(smp.rows[1], { seed = attrs.seed, op_index = op_index, device = "cpu",
+                                           horizon = math.max(T - 1, 1) })
+  return op, op_index, cfg
 end
 
 --- resume_cmd: the command line that continues an interrupted run (shown when interrupted).

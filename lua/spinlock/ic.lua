@@ -70,7 +70,16 @@ local function base_of(name)
   return nil
 end
 
+-- "mixed" and "sampled" are methods (a choice of IC types), not IC types themselves.
+local METHODS = { mixed = "each operator draws gaussian_random_field or structured with equal weight",
+                  sampled = "each operator draws from ic_type_weights" }
+ic.METHODS = METHODS
+
 local function unknown_name(name, where)
+  if METHODS[name] then
+    error(("%s: '%s' is a method (%s), not an initial condition; it can only be the value of method")
+          :format(where, name, METHODS[name]), 0)
+  end
   local _, known = registry()
   local list = {}
   for k in pairs(known) do list[#list + 1] = k end
@@ -129,37 +138,73 @@ function ic.entry(plan, name)
   return e
 end
 
+--- Base generator of an IC name ("multiscale_grf_low" → "multiscale_grf", "random" →
+--- "gaussian_random_field"), or nil when generation cannot run it.  The config checks names with
+--- this, so what a config accepts is exactly what generation runs.
+ic.base_of = base_of
+
+--- Every name generation accepts without a suffix: the C generators and the known variants
+--- (sorted), e.g. for "did you mean" suggestions.
+function ic.known_names()
+  local gens = registry()
+  local out = {}
+  for _, g in ipairs(gens) do out[#out + 1] = g.name end
+  for name in pairs(VARIANTS) do out[#out + 1] = name end
+  table.sort(out)
+  return out
+end
+
+--- Parameter names of generator `base` (registry order), or nil for an unknown generator.
+function ic.param_names(base)
+  local _, known = registry()
+  local g = known[base]
+  if not g then return nil end
+  local out = {}
+  for i, p in ipairs(g.params) do out[i] = p.name end
+  return out
+end
+
+--- Checks the parameter map of generator `base` like generation will: true, or nil and the
+--- message ("localized: parameter 'num_blobs' must lie in [1, 1024], got 0").
+function ic.check_params(base, params)
+  local t = {}
+  merge_into(t, params)
+  local ok, err = pcall(core.ic_check, base, t)
+  if ok then return true end
+  return nil, (tostring(err):gsub("^ic: ", ""))
+end
+
 --- Validates simulation.input_generation and returns a plan: the choice table (sorted names and
 --- their weights) and the resolved entry of every name the config can produce.
 function ic.resolve(cfg)
   if is_null(cfg) then cfg = {} end
-  if type(cfg) ~= "table" then error("simulation.input_generation must be a map", 2) end
+  if type(cfg) ~= "table" then error("simulation.input_generation must be a map", 0) end
   local plan = { config = cfg, entries = {}, names = {}, weights = {} }
   -- Every map-valued key is an IC override block; scalar keys must be known.
   for k, v in pairs(cfg) do
-    if type(k) ~= "string" then error("simulation.input_generation: keys must be strings", 2) end
+    if type(k) ~= "string" then error("simulation.input_generation: keys must be strings", 0) end
     if not TOP_KEYS[k] then
       if type(v) ~= "table" then
         if base_of(k) then
-          error(("simulation.input_generation.%s must be a map of parameters, got %s"):format(k, type(v)), 2)
+          error(("simulation.input_generation.%s must be a map of parameters, got %s"):format(k, type(v)), 0)
         end
-        error(("simulation.input_generation: unknown key '%s'"):format(k), 2)
+        error(("simulation.input_generation: unknown key '%s'"):format(k), 0)
       end
       if not base_of(k) then unknown_name(k, "simulation.input_generation") end
     end
   end
   local method = is_null(cfg.method) and "random" or cfg.method
-  if type(method) ~= "string" then error("simulation.input_generation.method must be a string", 2) end
+  if type(method) ~= "string" then error("simulation.input_generation.method must be a string", 0) end
   plan.method = method
   local weights = {}
   if method == "sampled" then
     local w = cfg.ic_type_weights
     if is_null(w) or next(w) == nil then w = { gaussian_random_field = 1 } end
-    if type(w) ~= "table" then error("simulation.input_generation.ic_type_weights must be a map", 2) end
+    if type(w) ~= "table" then error("simulation.input_generation.ic_type_weights must be a map", 0) end
     for name, x in pairs(w) do
       if type(x) ~= "number" or x < 0 or x ~= x or x == math.huge then
         error(("simulation.input_generation.ic_type_weights.%s must be a number >= 0, got %s")
-              :format(tostring(name), tostring(x)), 2)
+              :format(tostring(name), tostring(x)), 0)
       end
       weights[name] = x
     end
@@ -178,7 +223,7 @@ function ic.resolve(cfg)
     total = total + weights[name]
     ic.entry(plan, name)
   end
-  if not (total > 0) then error("simulation.input_generation.ic_type_weights: all weights are zero", 2) end
+  if not (total > 0) then error("simulation.input_generation.ic_type_weights: all weights are zero", 0) end
   -- Override blocks of names that are not drawn are still validated (typos fail early).
   for k, v in pairs(cfg) do
     if not TOP_KEYS[k] and type(v) == "table" then ic.entry(plan, k) end

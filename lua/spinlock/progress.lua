@@ -9,7 +9,7 @@
 -- when the stream is a file or a pipe (CI logs) it prints a plain line at every 10% step
 -- and at least every `log_every` seconds (default 60), so logs stay short.  The rate is
 -- averaged since the bar started (items counted from `initial`, for resumed runs), shown as
--- "op/s" or, below one per second, "s/op".  Options: total (nil = unknown: no bar, no ETA),
+-- "2.5 op/s", and below one per second also as time per item: "0.25 op/s (4 s/op)".  Options: total (nil = unknown: no bar, no ETA),
 -- label, unit ("it"), stream (io.stderr), width (bar cells, 24), interval, log_every,
 -- initial (0), tty (auto), enabled (false when SPINLOCK_PROGRESS=0), clock (a function
 -- returning seconds; default sl.wall_time).  bar:text() returns the current line.
@@ -89,8 +89,9 @@ function Bar:text()
   local r = self:rate()
   local elapsed = self.clock() - self.start
   if r then
+    -- always the rate (units per second); below one per second also the time per unit
     if r >= 1 then parts[#parts + 1] = string.format("%.3g %s/s", r, self.unit)
-    else parts[#parts + 1] = string.format("%.3g s/%s", 1 / r, self.unit) end
+    else parts[#parts + 1] = string.format("%.3g %s/s (%.3g s/%s)", r, self.unit, 1 / r, self.unit) end
   end
   if self.finished or (total and self.done >= total) then
     parts[#parts + 1] = "in " .. M.format_duration(elapsed)

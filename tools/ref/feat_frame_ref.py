@@ -300,7 +300,9 @@ def frame(x, names):
     for n in names:
         if n.startswith("cross_channel_"):
             continue
-        out[n] = float(np.mean([p[0][n] for p in per]))
+        # mean over the channels where the value is defined (NaN only when none is)
+        vals = [p[0][n] for p in per if np.isfinite(p[0][n])]
+        out[n] = float(np.mean(vals)) if vals else NAN
     out.update(cross([x[c] for c in range(x.shape[0])], [p[1] for p in per]))
     return [out[n] for n in names]
 

@@ -76,7 +76,10 @@ local function by_name(plist)
   return t
 end
 
+local CHOICE = "<choice>"   -- placeholder choice of M.patterns (kept verbatim in names)
+
 local function tag(v)
+  if v == CHOICE then return v end
   local s = tostring(v):lower():gsub("[^%w]", "_")
   return s
 end
@@ -223,6 +226,92 @@ function M.catalog(cfg, specs)
   local out = {}
   for i, c in ipairs(plan(M.options(cfg), plist)) do
     out[i] = { name = c.name, category = c.category, formula = c.formula, meaning = c.meaning }
+  end
+  return out
+end
+
+-- Every parameter the plan reads; choice parameters get one column per choice.
+local PATTERN_SPACE = {
+  { name = "num_layers", type = "integer" }, { name = "base_channels", type = "integer" },
+  { name = "kernel_size", type = "choice" }, { name = "activation", type = "choice" },
+  { name = "dropout_rate", type = "continuous" }, { name = "noise_type", type = "choice" },
+  { name = "noise_scale", type = "continuous" }, { name = "noise_schedule", type = "choice" },
+  { name = "spatial_correlation", type = "continuous" }, { name = "normalization", type = "choice" },
+  { name = "grid_size", type = "choice" }, { name = "update_policy", type = "choice" },
+  { name = "dt", type = "continuous" }, { name = "alpha", type = "continuous" },
+}
+
+--- patterns() -> every column the family can have, for docs/features.md: list of
+-- { name =, category =, formula =, meaning =, rule = "when it exists" }.  One-hot groups are
+-- written `<prefix><choice>` (one column per choice, in the config's order, the choice lowercased
+-- with every non-alphanumeric character replaced by _), the stratification block
+-- `strat_dim<d>_stratum` (d = 0..P−1).
+function M.patterns()
+  local function space(skip)
+    local out = {}
+    for _, p in ipairs(PATTERN_SPACE) do
+      if p.name ~= skip then
+        local q = { name = p.name, type = p.type }
+        if p.type == "choice" then q.choices = { CHOICE } end
+        if p.name == "noise_scale" then q.lo, q.hi, q.log_scale = 1e-3, 1, true end
+        if p.type == "integer" then q.lo, q.hi = 1, 4 end
+        out[#out + 1] = q
+      end
+    end
+    return out
+  end
+  local full = plan(M.options(), space())
+  -- which parameters / options each column needs: the columns that vanish without them
+  local need = {}
+  for _, p in ipairs(PATTERN_SPACE) do
+    local present = {}
+    for _, c in ipairs(plan(M.options(), space(p.name))) do present[c.name] = true end
+    for _, c in ipairs(full) do
+      if not present[c.name] and not c.name:match("^strat_") then
+        need[c.name] = need[c.name] or {}
+        table.insert(need[c.name], "`" .. p.name .. "`")
+      end
+    end
+  end
+  local opt_need = {}
+  for _, k in ipairs({ "include_dt_log", "include_alpha", "include_stratification" }) do
+    local present = {}
+    for _, c in ipairs(plan(M.options({ [k] = false }), space())) do present[c.name] = true end
+    for _, c in ipairs(full) do if not present[c.name] then opt_need[c.name] = k end end
+  end
+  local out, strat_done = {}, false
+  for _, c in ipairs(full) do
+    local name, formula = c.name, c.formula
+    local rule
+    if name:match("^strat_dim%d+_stratum$") then
+      if not strat_done then
+        strat_done = true
+        out[#out + 1] = { name = "strat_dim<d>_stratum", category = c.category,
+          formula = "min(⌊S·u_d⌋, S − 1), u_d = unit value of parameter d, S = `strata` (default 4)",
+          meaning = c.meaning, rule = "one per parameter, d = 0..P−1, in parameter order (`include_stratification`)" }
+      end
+    else
+      if name:find(CHOICE, 1, true) then
+        local pname = formula:match("^1 if (%S+) =")
+        formula = ("1 if %s = <choice> else 0"):format(pname)
+        rule = ("one column per choice of `%s` (a choice parameter), in the config's order; <choice> is the " ..
+                "choice lowercased, other characters → _"):format(pname)
+      elseif name == "stoch_noise_scale_log" then
+        rule = "always (column 1)"
+      else
+        if name:match("^strat_") then
+          rule = "when `include_stratification` (default true)"
+          if name == "strat_hash" then
+            formula = "Σ_d stratum_d · S^(d−P): the stratum id as a base-S fraction in [0, 1) (S = `strata`, P parameters)"
+          end
+        else
+          local n = need[name] or {}
+          rule = ("when %s %s in the space"):format(table.concat(n, " and "), #n > 1 and "are" or "is")
+          if opt_need[name] then rule = rule .. " and `" .. opt_need[name] .. "` (default true)" end
+        end
+      end
+      out[#out + 1] = { name = name, category = c.category, formula = formula, meaning = c.meaning, rule = rule }
+    end
   end
   return out
 end

@@ -111,6 +111,56 @@ end
 
 function M.clear() registered = {} end
 
+---------------------------------------------------------------------------------------------------
+-- files: where they are, and what they were (recorded in a dataset's metadata)
+
+local function is_file(p)
+  local fh = io.open(p, "r")
+  if fh then fh:close() return true end
+  return false
+end
+
+--- resolve(path, base) -> the path to open: an absolute path as is; a relative one against the
+-- folder `base` (the config file's folder) first, then the working directory.  A file found in
+-- neither is a user error that says where it looked.
+function M.resolve(path, base)
+  if path:sub(1, 1) == "/" then
+    if is_file(path) then return path end
+    user_error(fmt("custom features file '%s' not found", path))
+  end
+  local tried = {}
+  if base and base ~= "" and base ~= "." then
+    local p = base:gsub("/+$", "") .. "/" .. path
+    if is_file(p) then return p end
+    tried[#tried + 1] = p .. " (relative to the config file)"
+  end
+  if is_file(path) then return path end
+  tried[#tried + 1] = path .. " (relative to the working directory)"
+  user_error(fmt("custom features file '%s' not found; looked for %s", path, table.concat(tried, " and ")))
+end
+
+--- hash_text(s) -> "fnv1a64:<16 hex digits>" (identifies a formula file's text; not cryptographic)
+function M.hash_text(s)
+  local bit = require "bit"
+  local h = 0xcbf29ce484222325ULL
+  local prime = 0x100000001b3ULL
+  for i = 1, #s do h = bit.bxor(h, s:byte(i)) * prime end
+  return "fnv1a64:" .. bit.tohex(h, 16)
+end
+
+--- records(paths) -> { files = {path...}, hashes = {"fnv1a64:..."...} } of the files' current text
+function M.records(paths)
+  local files, hashes = {}, {}
+  for _, p in ipairs(paths or {}) do
+    local fh = io.open(p, "rb")
+    local text = fh and fh:read("*a") or ""
+    if fh then fh:close() end
+    files[#files + 1] = p
+    hashes[#hashes + 1] = fh and M.hash_text(text) or "missing"
+  end
+  return { files = files, hashes = hashes }
+end
+
 --- runs a Lua file of formulas; returns its entries (register calls and/or returned specs)
 function M.load_file(path)
   local fh = io.open(path, "r")

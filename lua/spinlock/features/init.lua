@@ -231,19 +231,29 @@ function M.new(cfg, dims)
   self.seed = dims.seed or (cfg and cfg.sampling and cfg.sampling.sobol and cfg.sampling.sobol.seed) or 0
   local o = fc.options
 
-  -- custom formulas: process-wide ones, config files, dims.custom (entries or paths)
+  -- custom formulas: process-wide ones, config files, dims.custom (entries or paths).  Files
+  -- named in the config are looked up next to the config file first (dims.custom_base, else the
+  -- folder of cfg.source.path), then in the working directory; command-line files as given.
   local customs = custom.registered()
-  local function add_custom(list)
+  self.custom_files = {}
+  local base = dims.custom_base
+  if base == nil and cfg and type(cfg.source) == "table" and type(cfg.source.path) == "string" then
+    local fh = io.open(cfg.source.path, "r")
+    if fh then fh:close(); base = cfg.source.path:match("^(.*)/[^/]*$") or "." end
+  end
+  local function add_custom(list, from_config)
     for _, x in ipairs(list or {}) do
       if type(x) == "string" then
-        for _, e in ipairs(custom.load_file(x)) do customs[#customs + 1] = e end
+        local p = from_config and custom.resolve(x, base) or x
+        self.custom_files[#self.custom_files + 1] = p
+        for _, e in ipairs(custom.load_file(p)) do customs[#customs + 1] = e end
       else
         customs[#customs + 1] = x._checked and x or custom.check(x)
       end
     end
   end
-  add_custom(fc.custom)
-  add_custom(dims.custom)
+  add_custom(fc.custom, true)
+  add_custom(dims.custom, false)
   self.customs = { summary = {}, temporal = {} }
   for _, e in ipairs(customs) do table.insert(self.customs[e.family], e) end
 
@@ -282,8 +292,9 @@ function M.new(cfg, dims)
         self.sum_blocks[#self.sum_blocks + 1] = { kind = "frame", cols = cols, runs = runs_of(cols), method = m }
         for _, i in ipairs(cols) do
           local e = self.frame_catalog[i]
+          local what = m == "std" and "unbiased std (n − 1)" or m == "cv" and "std/(|mean|+1e-8) (unbiased std)" or m
           reg:add { name = e.name .. "_t" .. m, category = e.category, source = "frame",
-                    formula = fmt("%s over time of [%s], then mean over realizations", m, e.formula or e.name),
+                    formula = fmt("%s over time of [%s], then mean over realizations", what, e.formula or e.name),
                     meaning = e.meaning }
         end
       end
@@ -308,7 +319,7 @@ function M.new(cfg, dims)
         for i, e in ipairs(self.traj_catalog) do
           if j == 1 or not fconfig.PER_OPERATOR_CATEGORIES[e.category] then
             cols[#cols + 1] = i
-            local what = m == "cv" and "std/(|mean|+1e-8)" or m == "std" and "unbiased std" or m
+            local what = m == "cv" and "std/(|mean|+1e-8) (unbiased std)" or m == "std" and "unbiased std (n − 1)" or m
             if fconfig.PER_OPERATOR_CATEGORIES[e.category] then what = what .. " (one value per operator)" end
             reg:add { name = e.name .. "_" .. m, category = e.category, source = "trajectory",
                       formula = fmt("%s over realizations of [%s]", what, e.formula or e.name), meaning = e.meaning }
@@ -535,12 +546,59 @@ function M.markdown(config_path, dims)
     G = dims.G or (grid and grid.choices and grid.choices[1]) or config.UNSAMPLED_DEFAULTS.grid_size,
     parameters = config.parameters(cfg), modules = mods,
   }
+  -- a variant with every optional category and option on: the names other configurations add
+  local function deep(t)
+    if type(t) ~= "table" then return t end
+    local c = {}
+    for k, v in pairs(t) do c[k] = deep(v) end
+    return c
+  end
+  local var = deep(sec)
+  if mods.frame then
+    for _, c in ipairs(fconfig.FRAME_CATEGORIES) do var.options.summary.categories[c] = true; var.options.temporal.categories[c] = true end
+  end
+  if mods.trajectory then
+    for _, c in ipairs(fconfig.TRAJ_CATEGORIES) do var.options.summary.categories[c] = true end
+  end
+  if mods.trajectory then
+    var.options.summary.trajectory = var.options.summary.trajectory or {}
+    var.options.summary.trajectory.include_pacf = true
+  end
   local saved = custom.registered()
   custom.clear()
   local ok, fx = pcall(M.new, { features = sec, parameters = cfg.parameters }, d)
+  local okv, fxv = pcall(M.new, { features = var, parameters = cfg.parameters }, d)
   for _, e in ipairs(saved) do custom.register(e) end
   if not ok then error(fx, 0) end
-  return registry.markdown(fx, { config = config_path, missing = missing,
+  if not okv then error(fxv, 0) end
+  local extra = {}
+  for _, fam in ipairs({ "summary", "temporal" }) do
+    local main, v = fx.registries[fam], fxv.registries[fam]
+    if main and v then
+      local entries = {}
+      for _, e in ipairs(v:entries()) do if not main:get(e.name) then entries[#entries + 1] = e end end
+      if #entries > 0 then
+        extra[#extra + 1] = { title = fam:upper() .. ": optional categories and options", entries = entries,
+          text = fam == "summary"
+            and ("Off in this configuration: the `nonlinear` category (`features.summary.categories.nonlinear: true`, " ..
+                 "its columns after invariant_drift in each `_<method>` block) and `pacf_lag_<k>` for k = 1..`pacf_max_lag` " ..
+                 "(`features.summary.trajectory.include_pacf: true`, after the temporal block). Other aggregation " ..
+                 "methods (`min`, `max`, `cv` over time; `min`, `max` over realizations) add `<name>_t<method>` / " ..
+                 "`<name>_<method>` blocks; other `rolling_fractions`, `max_lag_*`, `num_scales` and sensitivity lists " ..
+                 "change the numbers in the names as their formulas say.")
+            or ("Per-frame categories enabled in `features.temporal.categories` (default spatial, spectral, " ..
+                "cross_channel) are stored per frame under their per-frame names, in catalog order.") }
+      end
+    end
+  end
+  if mods.architecture and mods.architecture.patterns then
+    extra[#extra + 1] = { title = "ARCHITECTURE: every column and when it exists", rule_column = true,
+      entries = mods.architecture.patterns(),
+      text = "The columns follow the parameter space: a parameter that is not sampled has no column, and a " ..
+             "choice parameter has one one-hot column per choice (`op_grid_<choice>`, `arch_activation_<choice>`, " ..
+             "`evol_policy_<choice>`, ...). Column order is the order of this table." }
+  end
+  return registry.markdown(fx, { config = config_path, missing = missing, extra = extra,
     dims = fmt("M=%d, T=%d, C=%d, G=%d, P=%d parameters", d.M, d.T, d.C, d.G, #d.parameters) })
 end
 

@@ -2,7 +2,9 @@
 -- modules and the assembly rules, so that column order, `feature_names` attributes, widths and
 -- docs/features.md all come from the same table and cannot drift apart.
 --
--- An entry: { name =, category =, formula =, meaning =, source = <module that computes it> }.
+-- An entry: { name =, category =, formula =, meaning =, source = <module that computes it>,
+-- shape = per-operator shape of one column ("[1]", "[M]", "[M, T]"), cost = rough relative cost
+-- class of its group ("free", "low", "medium", "high", "custom"; M.COST_CLASSES) }.
 -- Names are unique within a family (a clash is an error naming both sources); indices are 1-based
 -- column numbers.
 local M = {}
@@ -11,6 +13,36 @@ local fmt = string.format
 
 local Registry = {}
 Registry.__index = Registry
+
+-- Per-operator shape of one column of each family (`shape` of an entry, unless given).
+M.SHAPES = { initial = "[M]", architecture = "[1]", summary = "[1]", temporal = "[M, T]" }
+
+-- Rough relative cost classes (`cost` of an entry): what computing the column's group takes per
+-- operator, from the benches of docs/features-*.md.  Not timings: a guide for switching off.
+M.COST_CLASSES = {
+  { "free", "decoding the sampled parameters (no field data)" },
+  { "low", "one or two O(pixels) passes per frame or field" },
+  { "medium", "an FFT, union-find, filtering or histogram pass per frame, or O(T·pixels) per realization" },
+  { "high", "forward passes of the operator, an O(T²) recurrence analysis, a CNN embedding or an LZ76 scan" },
+  { "custom", "a user formula (unknown)" },
+}
+local COST = {
+  initial = { spatial = "low", spectral = "medium", information = "high", morphological = "medium", cnn_learned = "high" },
+  summary = { spatial = "low", spectral = "medium", cross_channel = "medium", distributional = "medium",
+              structural = "medium", physics = "medium", morphological = "low", multiscale = "low",
+              temporal = "low", causality = "medium", invariant_drift = "medium", nonlinear = "high",
+              operator_sensitivity = "high" },
+  temporal = { derived = "low" },
+}
+M.COST = COST
+local BUILTIN_SOURCES = { frame = true, trajectory = true, assembly = true, initial = true, architecture = true }
+local function cost_of(family, category, source)
+  if family == "architecture" then return "free" end
+  if category == "custom" or (source and not BUILTIN_SOURCES[source]) then return "custom" end
+  local t = COST[family] or {}
+  return t[category] or COST.summary[category] or (category == "custom" and "custom") or "medium"
+end
+M.cost_of = cost_of
 
 function M.new(family)
   return setmetatable({ family = family, list = {}, by_name = {} }, Registry)
@@ -27,8 +59,11 @@ function Registry:add(e)
     error(fmt("%s: feature name '%s' is defined twice (by %s and by %s)", self.family, name,
       old.source or "?", e.source or "?"), 0)
   end
-  local entry = { name = name, category = e.category or "other", formula = e.formula or "",
-                  meaning = e.meaning or "", source = e.source, index = #self.list + 1 }
+  local category = e.category or "other"
+  local entry = { name = name, category = category, formula = e.formula or "",
+                  meaning = e.meaning or "", source = e.source, index = #self.list + 1,
+                  shape = e.shape or M.SHAPES[self.family] or "[1]",
+                  cost = e.cost or cost_of(self.family, category, e.source) }
   self.list[#self.list + 1] = entry
   self.by_name[name] = entry
   return entry.index
@@ -87,7 +122,28 @@ function M.markdown(fx, info)
   w("depend on the configuration only, never on the data; a value that cannot be computed is NaN")
   w("and flagged in `features/<family>_quality` (docs/features-design.md).")
   w("")
-  w("Generated for `%s` (%s).", info.config or "the default configuration", info.dims or "")
+  w("Generated for `%s` (%s). Columns that other configurations add (optional categories,",
+    info.config or "the default configuration", info.dims or "")
+  w("one-hot groups of other choice parameters, ...) are listed with their naming rules in")
+  w("[Columns of other configurations](#columns-of-other-configurations).")
+  w("")
+  w("## Notation")
+  w("")
+  w("- u: one channel field (H×W) of a frame; per-channel values are averaged over the channels where")
+  w("  they are defined. N = H·W pixels; the grid is periodic.")
+  w("- mean, var/std (unbiased, n − 1), pvar/pstd (population): over the pixels of u.")
+  w("- **b = u > mean(u) + 0.5·pstd(u)**: the binary mask of the structural and morphological")
+  w("  features (components use 4-neighbour connectivity on the periodic grid; erosion and dilation")
+  w("  the 3×3 square, also periodic). An empty mask leaves the size/shape ratios undefined (NaN) for")
+  w("  that channel.")
+  w("- Dx, Dy: periodic central differences; Lap: the 5-point Laplacian; P: |rfft2(u, ortho)|²;")
+  w("  frequencies in cycles per sample.")
+  w("- SUMMARY suffixes: `_t<method>` aggregates a per-frame value over time within a realization,")
+  w("  then takes the mean over realizations; `_<method>` aggregates a per-realization value over the")
+  w("  realizations. `std` is always the unbiased std (n − 1); `cv` = std/(|mean| + 1e-8).")
+  w("- shape: the per-operator shape of one column (M realizations, T frames).")
+  w("- cost: rough relative cost class of computing the column's group:")
+  for _, c in ipairs(M.COST_CLASSES) do w("  %s — %s;", c[1], c[2]) end
   w("")
   if info.missing and #info.missing > 0 then
     w("**Not in this build** (their catalog modules are missing, so their columns are not listed):")
@@ -115,10 +171,39 @@ function M.markdown(fx, info)
       for _, c in ipairs(reg:categories()) do cats[#cats + 1] = fmt("%s %d", c.name, c.count) end
       w("Categories: %s.", table.concat(cats, ", "))
       w("")
-      w("| col | name | category | formula | meaning |")
-      w("|---|---|---|---|---|")
+      w("| col | name | category | shape | cost | formula | meaning |")
+      w("|---|---|---|---|---|---|---|")
       for i, e in ipairs(reg:entries()) do
-        w("| %d | `%s` | %s | %s | %s |", i, cell(e.name), cell(e.category), cell(e.formula), cell(e.meaning))
+        w("| %d | `%s` | %s | %s | %s | %s | %s |", i, cell(e.name), cell(e.category), cell(e.shape), cell(e.cost),
+          cell(e.formula), cell(e.meaning))
+      end
+    end
+  end
+  local extra = info.extra
+  if extra then
+    w("")
+    w("## Columns of other configurations")
+    w("")
+    w("The registry builds the column list from the configuration, so other configurations have")
+    w("columns the tables above do not list. Their names and rules:")
+    for _, sec in ipairs(extra) do
+      w("")
+      w("### %s", sec.title)
+      w("")
+      if sec.text then w("%s", sec.text); w("") end
+      if sec.rule_column then
+        w("| name | category | present | formula | meaning |")
+        w("|---|---|---|---|---|")
+        for _, e in ipairs(sec.entries) do
+          w("| `%s` | %s | %s | %s | %s |", cell(e.name), cell(e.category), cell(e.rule), cell(e.formula), cell(e.meaning))
+        end
+      else
+        w("| name | category | shape | cost | formula | meaning |")
+        w("|---|---|---|---|---|---|")
+        for _, e in ipairs(sec.entries) do
+          w("| `%s` | %s | %s | %s | %s | %s |", cell(e.name), cell(e.category), cell(e.shape), cell(e.cost),
+            cell(e.formula), cell(e.meaning))
+        end
       end
     end
   end

@@ -1,15 +1,21 @@
--- Operator sensitivity (SUMMARY category operator_sensitivity): how an operator's one-step output
--- responds to seeded perturbations and rescalings of its input.  Per operator; the columns are
--- broadcast to every realization by trajectory.lua.
+-- Operator sensitivity (SUMMARY category operator_sensitivity): how one rollout step
+-- S(x) = policy(x, F(x)) responds to seeded perturbations and rescalings of its input.  Per
+-- operator; the columns are broadcast to every realization by trajectory.lua.
+--
+-- The probed map is the full update the rollout applies (docs/operators.md): residual
+-- x + dt·F(x), convex α·x + (1−α)·F(x), autoregressive F(x).  Probing F alone would measure
+-- nothing: with instance (or group/layer) normalization the network is scale-invariant, so its
+-- gain curve is flat for every operator (gain ≈ 1, saturation ≈ 1 − 1/α_max, ...).
 --
 -- Protocol (docs/features-trajectory.md):
 --   x        = the initial condition [C,G,G] (ctx.ic, else frame 1 of realization 1)
 --   probes   = x;  x + eps_k·s·z_k for each epsilon (s = RMS(x), z_k ~ N(0,1) from Philox stream
 --              (seed, purpose SL_FEAT_TRAJ_RNG_PURPOSE = 8, a = op_index, b = k-1));  alpha_j·x
---   outputs  = op:forward(probe, step) for each probe, one probe per call ([1,C,G,G]) at the same
+--   outputs  = S(probe) = policy(probe, op:forward(probe, step)) for each probe (op:step(probe, step)
+--              when the operator has that method), one probe per call ([1,C,G,G]) at the same
 --              step, so a stochastic operator whose noise is keyed by (operator, realization,
 --              step) draws the same noise for every probe and the differences are the operator's
---   lipschitz_eps_E = ‖O(x+δ) − O(x)‖ / ‖δ‖; gain_scale_A = ‖O(A x)‖ / ‖O(x)‖;
+--   lipschitz_eps_E = ‖S(x+δ) − S(x)‖ / ‖δ‖; gain_scale_A = ‖S(A x)‖ / ‖S(x)‖;
 --   linearity_r2, saturation_degree, compression_ratio from the gain curve.
 -- All arithmetic is in C (sl.feat_traj_sens_probes / sl.feat_traj_sens_reduce); Lua only calls
 -- the operator.
@@ -80,15 +86,15 @@ function M.catalog(c)
   if c.include_lipschitz then
     for _, e in ipairs(c.lipschitz_epsilon_scales) do
       out[#out + 1] = { name = eps_name(e), category = cat,
-        formula = ("‖O(x+δ) − O(x)‖ / ‖δ‖, δ = %g·RMS(x)·z, z ~ N(0,1) seeded (Philox purpose 8, op_index, k)"):format(e),
-        meaning = "local Lipschitz estimate of one operator step at this relative perturbation size" }
+        formula = ("‖S(x+δ) − S(x)‖ / ‖δ‖, S = one rollout step policy(x, F(x)) (residual x + dt·F, convex α·x + (1−α)·F, autoregressive F), δ = %g·RMS(x)·z, z ~ N(0,1) seeded (Philox purpose 8, op_index, k)"):format(e),
+        meaning = "local Lipschitz estimate of one rollout step at this relative perturbation size" }
     end
   end
   if c.include_gain_curve then
     for _, a in ipairs(c.gain_scale_factors) do
       out[#out + 1] = { name = gain_name(a), category = cat,
-        formula = ("‖O(%g·x)‖ / ‖O(x)‖ (NaN when O(x) = 0)"):format(a),
-        meaning = "output gain when the input is rescaled (= the scale for a homogeneous linear operator)" }
+        formula = ("‖S(%g·x)‖ / ‖S(x)‖, S = one rollout step (NaN when S(x) = 0)"):format(a),
+        meaning = "gain of one rollout step when the state is rescaled (= the scale for a homogeneous linear step)" }
     end
   end
   if c.include_linearity_metrics then
@@ -103,6 +109,43 @@ function M.catalog(c)
       meaning = "small-signal over large-signal gain: 1 linear, > 1 compressive, < 1 expansive" }
   end
   return out
+end
+
+local function try_get(op, key)
+  local ok, v = pcall(function() return op[key] end)
+  if ok then return v end
+  return nil
+end
+
+--- update_map(op) -> function(x [1,C,G,G], step) -> S(x), policy name
+-- S is the step the rollout applies: op:step(x, step) when the operator has it; else the policy
+-- of op:config() around op:forward (residual x + dt·F(x), convex α·x + (1−α)·F(x),
+-- autoregressive F(x)); an object without config() (a stand-in) is taken as F = S.
+function M.update_map(op)
+  local step = try_get(op, "step")
+  if type(step) == "function" then return function(x, t) return step(op, x, t) end, "step" end
+  local cfg
+  local getcfg = try_get(op, "config")
+  if type(getcfg) == "function" then
+    local ok, c = pcall(getcfg, op)
+    if ok and type(c) == "table" then cfg = c end
+  end
+  local policy = cfg and cfg.update_policy or "autoregressive"
+  local function F(x, t)
+    local y = op:forward(x, t)
+    if not sl.is_tensor(y) then error("forward returned " .. type(y) .. ", not a tensor") end
+    return y
+  end
+  if policy == "residual" then
+    local dt = tonumber(cfg.dt) or 0.01
+    return function(x, t) return x + F(x, t) * dt end, policy
+  elseif policy == "convex" then
+    local a = tonumber(cfg.alpha) or 0.5
+    return function(x, t) return x * a + F(x, t) * (1 - a) end, policy
+  elseif policy == "autoregressive" then
+    return F, policy
+  end
+  error(("unknown update_policy '%s' in the operator's config"):format(tostring(policy)))
 end
 
 local function nan_row(n)
@@ -127,8 +170,9 @@ function M.compute(x, op, c, ctx)
   local P = probes:size(1)
   local outs
   local ok, err = pcall(function()
+    local S = M.update_map(op)
     for r = 1, P do
-      local y = op:forward(probes:narrow(1, r, 1), c.step)
+      local y = S(probes:narrow(1, r, 1), c.step)
       if not sl.is_tensor(y) then error("forward returned " .. type(y) .. ", not a tensor") end
       if outs == nil then
         local shape = y:shape()
