@@ -12,8 +12,11 @@ function M.r2(x, xh)
   local mu = x:mean(1):view(1, x:size(2))
   local sst = sl.square(sl.sub(x, mu)):sum()
   local sse = sl.square(sl.sub(x, xh)):sum()
-  if sst <= 0 then return sse == 0 and 1 or 0 end
-  return 1 - sse / sst, sse / x:numel()
+  local mse = sse / x:numel()
+  -- A constant target (e.g. a single validation row) has no variance to explain: R² is then 1
+  -- for an exact reconstruction and 0 otherwise, and the MSE is still reported.
+  if sst <= 0 then return sse == 0 and 1 or 0, mse end
+  return 1 - sse / sst, mse
 end
 
 -- R² over each group of columns: groups = {{name =, columns = {1-based}}, …} → {name = r2}.

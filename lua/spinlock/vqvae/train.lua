@@ -172,6 +172,8 @@ local function prepare_data(cfg, opts, log)
   -- Seeded split (spec §4.3): a permutation, the first part trains.
   local perm = util.permutation(N, sl.Generator { seed = cfg.random_seed, purpose = 7, a = 0x7370, b = 0 })
   local n_val = math.floor(N * cfg.val_fraction)
+  -- R² needs at least two validation rows to have a variance to explain.
+  if cfg.val_fraction > 0 and n_val < 2 and N >= 8 then n_val = 2 end
   if cfg.val_fraction > 0 and n_val == 0 then n_val = 1 end
   local n_tr = N - n_val
   local tr_rows, va_rows = {}, {}
