@@ -76,7 +76,7 @@ test-asan:
 demo: all
 	./$(BUILD)/spinlock demo
 
-# Memory-checks a smoke script and the demo.  Uses the dist build (x86-64-v3: valgrind cannot
+# Memory-checks a smoke script and the engine tour.  Uses the dist build (x86-64-v3: valgrind cannot
 # decode AVX-512, which -march=native may emit) with OpenBLAS pinned to AVX2 kernels.  No
 # suppressions are needed so far; add a file under tools/valgrind/ if LuaJIT ever needs one.
 # OMP_WAIT_POLICY is set as main.c would set it (it skips its start-up re-exec under valgrind).
@@ -86,7 +86,7 @@ VALGRIND := OPENBLAS_CORETYPE=Haswell OMP_WAIT_POLICY=passive OMP_NUM_THREADS=2 
 valgrind:
 	$(MAKE) BUILD=build-dist ARCH=x86-64-v3 DIST=1 CUDA=0 build-dist/spinlock
 	$(VALGRIND) ./build-dist/spinlock run tools/valgrind/smoke.lua
-	$(VALGRIND) ./build-dist/spinlock demo > /dev/null
+	$(VALGRIND) ./build-dist/spinlock tour > /dev/null
 
 # make install PREFIX=/opt/spinlock [DESTDIR=...]: bin/spinlock, share/spinlock/{lua,recipes,
 # configs,docs}, lib/spinlock/libspinlock_cuda.so (where main.c and backend.c look for them).

@@ -1,69 +1,80 @@
--- summary: Quick tour of the engine: tensors, views, random numbers, math, FFT, backend
+-- summary: The main job on a small embedded default: generate → features → train the tokenizer → tokens
 --
--- The main job until the generate → features → train → tokens pipeline lands (`make demo`).
+-- `make demo` runs this.  It strings the user's-guide workflow together on configs/tiny.yaml:
+-- generate a dataset with all four feature families inline, train the categorical hierarchical
+-- VQ-VAE on it (configs/vqvae/fast_training.yaml), then tokenize every operator and print its
+-- coarse / medium / fine tokens next to what it is (IC type, update policy).
 local sl = require "spinlock"
 local cli = require "spinlock.cli"
+local paths = require "spinlock.paths"
 
-local function section(title) print(("\n== %s"):format(title)) end
+local function banner(s) print(("\n== %s"):format(s)); io.stdout:flush() end
 
 return {
-  description = "Builds tensors and views, draws seeded random numbers, reduces and sorts them,\n" ..
-                "makes a sine with elementwise math and finds its frequency with an FFT, then\n" ..
-                "reports which backend (CPU/CUDA) this process uses and why.",
+  description =
+    "Runs the whole pipeline on a small embedded default and prints each operator's tokens:\n" ..
+    "  1. spinlock generate    (configs/tiny.yaml; features computed inline)\n" ..
+    "  2. spinlock train-vqvae (configs/vqvae/fast_training.yaml)\n" ..
+    "  3. model:get_tokens     (coarse, medium, fine per operator)\n" ..
+    "Outputs go to --output (a dataset file and a checkpoint folder); rerunning overwrites them.",
   options = {
-    { "size", type = "int", default = 4, help = "side of the square demo matrix" },
-    { "dtype", type = "choice", choices = { "float32", "float64" }, default = "float32",
-      help = "element type" },
-    { "seed", type = "int", default = 42, help = "seed of the random section" },
+    { "config", type = "path", help = "experiment config (default: configs/tiny.yaml)" },
+    { "vqvae-config", type = "path", help = "tokenizer config (default: configs/vqvae/fast_training.yaml)" },
+    { "num-operators", type = "int", default = 64, help = "operators to generate" },
+    { "output", type = "path", default = "demo-output", help = "folder for the dataset and the checkpoint" },
+    { "seed", type = "int", help = "dataset seed (default: the config's)" },
   },
   run = function(opts)
-    if opts.size < 1 or opts.size > 1000 then
-      cli.user_error("--size must be between 1 and 1000, got %d", opts.size)
+    if opts.num_operators < 8 then cli.user_error("--num-operators must be at least 8, got %d", opts.num_operators) end
+    local config = require "spinlock.config"
+    local generate = require "spinlock.generate"
+    local dir = opts.output:gsub("/+$", "")
+    os.execute("mkdir -p '" .. dir:gsub("'", "'\\''") .. "'")
+    local data = dir .. "/dataset.h5"
+    local ckpt = dir .. "/tokenizer"
+    local t0 = sl.wall_time()
+
+    banner("1/3 generate: operators, rollouts and features")
+    local overrides = { num_operators = opts.num_operators, seed = opts.seed }
+    local cfg, err = config.try_load(opts.config or (paths.configs .. "/tiny.yaml"), overrides)
+    if not cfg then cli.user_error("%s", err) end
+    local res = generate.run(cfg, { output = data, force = true })
+    for _, line in ipairs(generate.summary_lines(res, "spinlock demo")) do print(line) end
+    if res.status ~= "complete" then return end          -- interrupted: the binary reports it
+
+    banner("2/3 train-vqvae: cleaning, categories, 3-level tokenizer")
+    local train = require "spinlock.vqvae.train"
+    local tr = train.run { datasets = { data }, output = ckpt,
+                           config = opts.vqvae_config or (paths.configs .. "/vqvae/fast_training.yaml") }
+    if tr.interrupted then return end
+
+    banner("3/3 tokens: model:get_tokens(features)")
+    local vqvae = require "spinlock.vqvae"
+    local model = vqvae.load(ckpt .. "/best_model")
+    local coarse, medium, fine = model:get_tokens(data)
+    local h5 = require "spinlock.h5"
+    local f = h5.open(data)
+    local ic_types = f:read_strings("metadata/ic_types")
+    local policies = f:read_strings("metadata/evolution_policies")
+    local index = f:read("metadata/operator_index")
+    f:close()
+    print(("%-9s %-24s %-10s %6s %6s %6s"):format("operator", "initial condition", "policy", "coarse", "medium", "fine"))
+    local distinct = { {}, {}, {} }
+    local N = coarse:size(1)
+    for i = 1, N do
+      local c, m, fi = coarse[i], medium[i], fine[i]
+      distinct[1][c], distinct[2][m], distinct[3][fi] = true, true, true
+      if i <= 16 or i > N - 4 then
+        print(("%-9d %-24s %-10s %6d %6d %6d"):format(index[i], ic_types[i], policies[i], c, m, fi))
+      elseif i == 17 then
+        print(("%-9s (%d more)"):format("...", N - 20))
+      end
     end
-    local n = opts.size
-
-    section("tensors")
-    local rows = {}
-    for i = 1, n do
-      rows[i] = {}
-      for j = 1, n do rows[i][j] = (i - 1) * n + j end
-    end
-    local a = sl.tensor(rows, opts.dtype)
-    print("a = " .. tostring(a))
-    print("shape", cli.repr(a:shape()), "numel", a:numel(), "dtype", a:dtype())
-
-    section("views share storage")
-    local t = a:transpose(1, 2)
-    print("a:transpose(1, 2) = " .. tostring(t))
-    local row = a:select(1, 1)
-    row:fill(0)
-    print("after a:select(1, 1):fill(0), a[1] = " .. cli.repr(a:totable()[1]))
-    print("contiguous transpose", t:contiguous():totable()[1][2] == a:totable()[2][1])
-
-    section("random numbers (Philox: same seed, same numbers, any thread count)")
-    local g = sl.Generator { seed = opts.seed }
-    local x = g:normal({ 3, n })
-    print("x = g:normal({3, " .. n .. "}) = " .. tostring(x))
-    print("x:sum() = " .. string.format("%.4f", x:sum()) .. ", x:std() = " .. string.format("%.4f", x:std()))
-    print("row means " .. tostring(x:mean(2)))
-    local sorted, order = x:sort(2)
-    print("row 1 sorted " .. tostring(sorted:select(1, 1)) .. ", order " .. tostring(order:select(1, 1)))
-
-    section("elementwise math and FFT: the dominant frequency of a sampled sine")
-    local samples, cycles = 64, 5
-    local wave = sl.sin(sl.arange(0, samples) * (2 * math.pi * cycles / samples))
-    print("wave[1..4] = " .. tostring(wave:narrow(1, 1, 4)))
-    local spectrum = sl.rfft(wave)                        -- [33, 2]: (re, im) per bin
-    local re, im = spectrum:select(2, 1), spectrum:select(2, 2)
-    local power = re * re + im * im
-    local peak = power:argmax()
-    print(("%d cycles in %d samples -> strongest rfft bin %d (frequency %d), power %.1f"):format(
-      cycles, samples, peak, peak - 1, power:max()))
-
-    section("backend")
-    local info = sl.backend_info()
-    print("cuda_available", info.cuda_available, "devices", info.devices)
-    if not info.cuda_available then print("reason", info.reason) end
-    print("blas kernels", info.blas_core)
+    local function count(t) local n = 0 for _ in pairs(t) do n = n + 1 end return n end
+    print(("\n%d operators → %d coarse, %d medium, %d fine tokens in use; done in %.1f s"):format(
+      N, count(distinct[1]), count(distinct[2]), count(distinct[3]), sl.wall_time() - t0))
+    print(("dataset %s · checkpoint %s/best_model.{safetensors,json}"):format(data, ckpt))
+    print("next: spinlock inspect " .. data .. " · spinlock evaluate-vqvae --checkpoint " .. ckpt ..
+          "/best_model --dataset " .. data)
   end,
 }

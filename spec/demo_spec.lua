@@ -1,0 +1,42 @@
+-- The README's main job (`make demo` → `spinlock demo`): generate → features → train → tokens,
+-- run end to end through the binary on a small operator count.
+local paths = require "spinlock.paths"
+
+local function run(cmd)
+  local p = io.popen(cmd .. " 2>&1; echo \"EXIT=$?\"")
+  local out = p:read("*a")
+  p:close()
+  return (out:gsub("EXIT=%d+%s*$", "")), tonumber(out:match("EXIT=(%d+)%s*$"))
+end
+
+describe("spinlock demo", function()
+  it("generates a dataset, trains the tokenizer and prints one token per level per operator", function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    local out, code = run(("SPINLOCK_PROGRESS=0 '%s' demo --num-operators 12 --output '%s'"):format(paths.exe, dir))
+    assert.are.equal(0, code, out)
+    assert.truthy(out:find("wrote " .. dir .. "/dataset.h5: 12 operators", 1, true), out)
+    assert.truthy(out:find("operator%s+initial condition%s+policy%s+coarse%s+medium%s+fine"), out)
+    local rows = 0
+    for line in out:gmatch("[^\n]+") do
+      local idx, c, m, f = line:match("^(%d+)%s+%S+%s+%S+%s+(%d+)%s+(%d+)%s+(%d+)$")
+      if idx then
+        rows = rows + 1
+        assert.is_true(tonumber(c) < 8 and tonumber(m) < 32 and tonumber(f) < 64, line)
+      end
+    end
+    assert.are.equal(12, rows, out)
+    assert.truthy(out:find("12 operators → %d+ coarse, %d+ medium, %d+ fine tokens in use"), out)
+    local fh = io.open(dir .. "/tokenizer/best_model.safetensors", "rb")
+    assert.is_truthy(fh, "checkpoint written")
+    fh:close()
+    os.execute("rm -rf '" .. dir .. "'")
+  end)
+
+  it("rejects a too-small operator count as a user error", function()
+    local out, code = run(("'%s' demo --num-operators 2"):format(paths.exe))
+    assert.are.equal(1, code)
+    assert.truthy(out:find("spinlock demo: error: --num-operators must be at least 8, got 2", 1, true), out)
+    assert.falsy(out:find("traceback", 1, true), out)
+  end)
+end)
