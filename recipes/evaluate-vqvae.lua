@@ -15,6 +15,9 @@ return {
     { "dataset", type = "path", must_exist = true, help = "dataset file (HDF5); default: the training data" },
     { "rows", type = "choice", choices = { "auto", "all", "validation" }, default = "auto",
       help = "which rows to score (auto: validation rows of the training data, else all)" },
+    { "purity-rows", type = "choice", choices = { "all", "scored" }, default = "all",
+      help = "rows for token purity: all rows of the data (default), or the rows R² is scored on" },
+    { "verbose", type = "flag", short = "v", help = "list every feature of every category" },
     { "output", type = "path", help = "folder for evaluation.json and the PNGs (default: next to the checkpoint)" },
   },
   run = function(opts)
@@ -60,7 +63,9 @@ return {
         end
       end)
     end
-    local r = ev.run(model, #datasets == 1 and datasets[1] or datasets, { labels = labels, rows = rows })
+    local r = ev.run(model, #datasets == 1 and datasets[1] or datasets,
+      { labels = labels, rows = rows, purity_rows = opts.purity_rows, rows_label = rows and "validation" or "all" })
+    r.categories_text = require("spinlock.vqvae.train").category_map_lines(model, opts.verbose)
     print(string.format("checkpoint %s; data %s; rows: %s", model.checkpoint_path, table.concat(datasets, " "),
       rows and ("validation (" .. #rows .. ")") or "all"))
     print(ev.format(r))
@@ -68,8 +73,14 @@ return {
     os.execute("mkdir -p '" .. out:gsub("'", "'\\''") .. "'")
     local f = io.open(out .. "/evaluation.json", "w")
     if f then
-      local copy = { n = r.n, levels = r.levels, families = r.families, topographic = r.topographic, categories = {} }
-      for i, c in ipairs(r.categories) do copy.categories[i] = { name = c.name, size = c.size, r2 = c.r2, r2_cat = c.r2_cat } end
+      local copy = { n = r.n, rows = r.rows, purity_rows = r.purity_rows_label, purity_row_count = r.purity_rows,
+                     levels = r.levels, families = r.families, topographic = r.topographic, categories = {} }
+      local names = model:feature_names() or {}
+      for i, c in ipairs(r.categories) do
+        local members = {}
+        for j = 1, c.size do members[j] = names[c.columns[j]] end
+        copy.categories[i] = { name = c.name, size = c.size, r2 = c.r2, r2_cat = c.r2_cat, features = members }
+      end
       f:write(st.json_encode(copy), "\n")
       f:close()
     end

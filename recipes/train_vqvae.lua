@@ -8,19 +8,23 @@ local cli = require "spinlock.cli"
 return {
   description = "Loads and assembles the feature families of one or more datasets, cleans them,\n" ..
                 "discovers feature categories, and trains the tokenizer. Writes best_model.*,\n" ..
-                "final_model.*, last.* (for --resume), history.jsonl and training_curves.png\n" ..
-                "into --output. Ctrl-C saves last.* and stops.",
+                "final_model.*, last.* (for --resume), history.jsonl, categories.json (the\n" ..
+                "feature→category map) and training_curves.png into --output. Ctrl-C stops;\n" ..
+                "last.* holds the last completed epoch. --resume DIR/last continues with the\n" ..
+                "recorded datasets, into DIR.",
   options = {
     { "dataset", type = "path", must_exist = true, help = "dataset file (HDF5) written by spinlock generate" },
     { "datasets", type = "path", multi = true, help = "several dataset files, trained on together" },
     { "config", type = "path", default = "configs/vqvae/production.yaml", help = "tokenizer config (YAML)" },
-    { "output", type = "path", default = "checkpoints/vqvae", help = "folder for checkpoints and history" },
+    { "output", type = "path", help = "folder for checkpoints and history (default: checkpoints/vqvae, or the --resume checkpoint's folder)" },
     { "epochs", type = "int", help = "override the config's epochs" },
     { "batch-size", type = "int", help = "override the config's batch_size" },
     { "learning-rate", type = "number", help = "override the config's learning_rate" },
     { "seed", type = "int", help = "override the config's random_seed" },
-    { "resume", type = "path", help = "continue from a checkpoint written by an earlier run (its last.*)" },
-    { "quiet", type = "flag", short = "q", help = "no progress bar or log lines" },
+    { "resume", type = "path", help = "continue from a checkpoint written by an earlier run (its last.*); its datasets and folder are the defaults" },
+    { "force", type = "flag", help = "with --resume: allow --output to name another folder that already holds checkpoints" },
+    { "verbose", type = "flag", short = "v", help = "list every feature of every category" },
+    { "quiet", type = "flag", short = "q", help = "print nothing but errors" },
   },
   run = function(opts)
     local paths = {}
@@ -39,6 +43,32 @@ return {
       if f then f:close() end
       return f ~= nil
     end
+    local output = opts.output and opts.output:gsub("(.)/+$", "%1") or nil
+    if opts.resume then
+      -- The resumed run's own folder is the default; another folder that already holds
+      -- checkpoints would be overwritten, so that needs --force.
+      local base = require("spinlock.vqvae").resolve(opts.resume)
+      local dir = base:match("^(.*)/[^/]*$") or "."
+      if not output then
+        output = dir
+      else
+        local function real(p)
+          local h = io.popen("cd '" .. p:gsub("'", "'\\''") .. "' 2>/dev/null && pwd -P")
+          local r = h and h:read("*l")
+          if h then h:close() end
+          return r or p
+        end
+        if real(output) ~= real(dir) and not opts.force then
+          for _, n in ipairs { "last.json", "best_model.json", "final_model.json" } do
+            if exists(output .. "/" .. n) then
+              cli.user_error("--output %s already holds checkpoints (%s) of another run than %s; "
+                .. "resume into %s (leave out --output) or add --force to overwrite", output, n, opts.resume, dir)
+            end
+          end
+        end
+      end
+    end
+    output = output or "checkpoints/vqvae"
     local config = opts.config
     local home = require("spinlock.paths").home
     if not exists(config) and home and exists(home .. "/" .. config) then
@@ -51,9 +81,9 @@ return {
     if opts.learning_rate then overrides.learning_rate = opts.learning_rate end
     if opts.seed then overrides.random_seed = opts.seed end
     local train = require "spinlock.vqvae.train"
-    local res = train.run { datasets = paths, config = config, overrides = overrides, output = opts.output,
-                            resume = opts.resume, quiet = opts.quiet }
-    if res.interrupted then return end            -- the binary reports 130
+    local res = train.run { datasets = #paths > 0 and paths or nil, config = config, overrides = overrides,
+                            output = output, resume = opts.resume, quiet = opts.quiet, verbose = opts.verbose }
+    if res.interrupted or opts.quiet then return end            -- the binary reports 130 after Ctrl-C
     local last = res.history[#res.history] or {}
     local function lv(t)
       if not t then return "-" end
@@ -70,6 +100,7 @@ return {
     print("validation R² by level (tokens):          " .. lv(last.val_r2_tok))
     print("validation R² by level (category codes):  " .. lv(last.val_r2_cat))
     print("token utilisation by level (last epoch):  " .. lv(last.utilisation))
-    print("checkpoints: " .. opts.output .. "/best_model.{safetensors,json}, final_model.*, last.*")
+    print("checkpoints: " .. output .. "/best_model.{safetensors,json}, final_model.*, last.*; category map: "
+      .. output .. "/categories.json")
   end,
 }

@@ -166,6 +166,15 @@ describe("Cleaner", function()
       local cl2 = cleaning.from_state(s)
       assert.are.same(Y:totable(), cl2:transform(sample()):totable())
       assert.are.same(cl.names, cl2.names)
+      -- the written state indexes the kept raw columns 0-based (numpy style) and says so;
+      -- a version-1 state (1-based columns) still loads to the same cleaner
+      assert.are.equal(0, s.index_base)
+      assert.are.same({ 0, 1, 3, 5, 7 }, s.columns)
+      assert.are.same({ 1, 2, 4, 6, 8 }, cl2.columns)
+      local v1 = {}
+      for k, v in pairs(s) do v1[k] = v end
+      v1.version, v1.index_base, v1.columns = 1, nil, { 1, 2, 4, 6, 8 }
+      assert.are.same(Y:totable(), cleaning.from_state(v1):transform(sample()):totable())
       -- new rows with NaN/Inf are imputed and clipped with the fitted numbers
       local new = sl.tensor({ { NaN, Inf, 0, 0, 0, 0, 0, 1e9 } })
       local y = cl2:transform(new):totable()[1]
@@ -261,11 +270,12 @@ describe("cleaning.load", function()
     assert.are.equal(N + 1, layout.files[2].first_row)
     write(p2, 2, true)
     local ok, err = pcall(cleaning.load, { p1, p2 }, { families = { "summary" } })
+    assert.is_true(require("spinlock.cli").is_user_error(err))
     assert.is_false(ok); assert.truthy(tostring(err):find("column 1 is 'summary_s1'", 1, true))
     assert.truthy(tostring(err):find("feature schemas of " .. p1 .. " and " .. p2 .. " differ", 1, true))
     sl.h5.with(p2, "w", function(f) f:create_dataset("features/summary", { shape = { N, 2 } }) end)
     ok, err = pcall(cleaning.load, p2, { families = { "summary", "temporal" } })
-    assert.is_false(ok); assert.truthy(err:find("has no features/temporal", 1, true))
+    assert.is_false(ok); assert.truthy(tostring(err):find("has no features/temporal (families present: summary)", 1, true))
     local X2 = cleaning.load(p2, { families = { "summary", "temporal" }, optional = true })
     assert.are.same({ N, 2 }, X2:shape())
     os.remove(p1); os.remove(p2)

@@ -160,6 +160,27 @@ describe("cluster helpers", function()
     assert.are.equal("summary_spectral", categories.name_for { "summary_spectral_a", "summary_spectral_b", "temporal_x_c" })
     assert.are.equal("summary", categories.name_for { "summary_a_1", "summary_b_1", "summary_c_1", "temporal_x" })
     assert.are.equal("mixed", categories.name_for { "a_b", "c_d", "e_f" })
+    -- the stem skips abbreviations of the family and one/two-letter or numeric tokens
+    assert.are.equal("architecture_kernel", categories.name_for {
+      "architecture_arch_kernel_size", "architecture_arch_kernel_dilation", "architecture_arch_num_layers" })
+    assert.are.equal("initial_cnn", categories.name_for { "initial_ic_cnn_13", "initial_ic_cnn_2", "summary_x_y" })
+  end)
+
+  it("discover de-duplicates names with the next stem before falling back to a suffix", function()
+    -- two blocks of correlated columns, both summary_tv*, one with a second stem
+    local g = sl.Generator(3)
+    local N = 60
+    local a, b = g:normal({ N }, 0, 1, "float64"), g:normal({ N }, 0, 1, "float64")
+    local X = sl.zeros({ N, 8 }, "float64")
+    for j = 1, 4 do X:select(2, j):copy(a + g:normal({ N }, 0, 0.05, "float64")) end
+    for j = 5, 8 do X:select(2, j):copy(b + g:normal({ N }, 0, 0.05, "float64")) end
+    local names = { "summary_tv_a", "summary_tv_b", "summary_tv_c", "summary_fft_d",
+                    "summary_tv_e", "summary_tv_f", "summary_fft_g", "summary_fft_h" }
+    local res = categories.discover(X, names, { linkage = "average", k_min = 2, k_max = 2, min_features = 2 })
+    assert.are.equal(2, #res.categories)
+    local got = { res.categories[1].name, res.categories[2].name }
+    table.sort(got)
+    assert.are.same({ "summary_fft", "summary_tv" }, got)
   end)
 
   it("linkage heights are non-decreasing and sizes add up (random data)", function()

@@ -111,6 +111,45 @@ describe("train-vqvae loop", function()
     assert.are.equal(4, #lines_of(d .. "/history.jsonl"))
   end)
 
+  it("interrupt + resume gives bit-identical checkpoints to an uninterrupted run (dead-code resets on both sides)", function()
+    local cfg = {}
+    for k, v in pairs(CFG) do cfg[k] = v end
+    -- dropout on (its mask streams must resume), quick dead-code resets, patience ticking
+    cfg.epochs, cfg.dropout, cfg.dead_code_after, cfg.early_stopping_patience = 8, 0.1, 2, 50
+    local d1, d2 = tmpdir(), tmpdir()
+    local full = train.run { X = X, names = names, categories = cats, config = cfg, output = d1, quiet = true }
+    local part = train.run { X = X, names = names, categories = cats, config = cfg, output = d2, quiet = true,
+                             stop_after_epoch = 4 }
+    assert.is_true(part.interrupted)
+    assert.are.equal(4, part.epochs_run)
+    assert.is_false(exists(d2 .. "/final_model.json"))
+    local rest = train.run { config = cfg, output = d2, quiet = true, X = X, names = names, categories = cats,
+                             resume = d2 .. "/last" }
+    assert.are.equal(8, rest.epochs_run)
+    local before, after = 0, 0
+    for _, r in ipairs(full.history) do
+      if r.epoch <= 4 then before = before + r.resets else after = after + r.resets end
+    end
+    assert.is_true(before > 0 and after > 0, string.format("resets before %d, after %d", before, after))
+    local function bytes(p) local f = assert(io.open(p, "rb")); local b = f:read("*a"); f:close(); return b end
+    local function doc(p)
+      local j = st.json_decode(bytes(p))
+      j.created = nil                                 -- wall-clock fields
+      for _, r in ipairs(j.extra and j.extra.history or {}) do r.seconds = nil end
+      return j
+    end
+    for _, name in ipairs { "final_model", "best_model", "last" } do
+      assert.is_true(bytes(d1 .. "/" .. name .. ".safetensors") == bytes(d2 .. "/" .. name .. ".safetensors"),
+        name .. ".safetensors differs")
+      assert.are.same(doc(d1 .. "/" .. name .. ".json"), doc(d2 .. "/" .. name .. ".json"))
+    end
+    for i = 1, 8 do
+      assert.are.equal(full.history[i].train_total, rest.history[i].train_total)
+      assert.are.equal(full.history[i].resets, rest.history[i].resets)
+    end
+    assert.are.equal(8, #lines_of(d2 .. "/history.jsonl"))
+  end)
+
   it("says why it stopped: all epochs run vs early stop", function()
     -- a huge min_delta: only epoch 1 counts as an improvement
     local cfg = {}
@@ -175,7 +214,7 @@ describe("train-vqvae loop", function()
     assert.matches("unknown key 'learning_rat' %(did you mean 'learning_rate'%?%)", tostring(err))
     ok, err = pcall(train.resolve_config, { epochs = 0 })
     assert.is_false(ok)
-    assert.matches("epochs must be >= 1", tostring(err))
+    assert.matches("epochs must be an integer >= 1, got 0", tostring(err))
     local c = train.resolve_config("configs/vqvae/fast_training.yaml")
     assert.are.equal(3, #c.token_codebook_sizes)
     c = train.resolve_config("configs/vqvae/production.yaml")
@@ -262,9 +301,14 @@ describe("tokenize and evaluate-vqvae on a dataset file", function()
       local o = p:read("*a"); p:close()
       return o, tonumber(o:match("EXIT=(%d+)%s*$"))
     end
-    local o, code = run(string.format("%s train-vqvae --dataset %s --config %s --output %s/cli --quiet", exe, ds, cfgfile, d))
+    local o, code = run(string.format("%s train-vqvae --dataset %s --config %s --output %s/cli/ --quiet", exe, ds, cfgfile, d))
+    assert.are.equal(0, code, o)
+    assert.are.equal("EXIT=0\n", o)                 -- -q: nothing but errors
+    o, code = run(string.format("%s train-vqvae --dataset %s --config %s --output %s/cli2/", exe, ds, cfgfile, d))
     assert.are.equal(0, code, o)
     assert.matches("validation R² by level", o)
+    assert.truthy(o:find("checkpoints: " .. d .. "/cli2/best_model", 1, true), o)   -- no double slash
+    assert.matches("feature categories %(%d+%):", o)
     -- the guide's Workflow 1 form: best_model.pt is an alias, and without --dataset the
     -- checkpoint's recorded training data is scored (its validation rows)
     o, code = run(string.format("%s evaluate-vqvae --checkpoint %s/cli/best_model.pt", exe, d))
@@ -278,6 +322,191 @@ describe("tokenize and evaluate-vqvae on a dataset file", function()
     o, code = run(string.format("%s train-vqvae --config %s", exe, cfgfile))
     assert.are.equal(1, code, o)
     assert.matches("give the features to train on", o)
+  end)
+
+  local function sh(cmd)
+    local p = io.popen(cmd .. " 2>&1; echo \"EXIT=$?\"")
+    local o = p:read("*a"); p:close()
+    return o, tonumber(o:match("EXIT=(%d+)%s*$"))
+  end
+  local function small_cfg(path, extra)
+    local f = assert(io.open(path, "w"))
+    f:write("model: {latent_dim: 4, category_codebook_sizes: [2, 4, 8], token_codebook_sizes: [4, 8, 16],\n",
+            "        group_hidden_dim: 16, group_embedding_dim: 8, decoder_hidden_dim: 32}\n",
+            "training: {epochs: 3, batch_size: 64}\n",
+            "data: {feature_families: [architecture, summary], min_categories: 2, max_clusters: 4", extra or "", "}\n")
+    f:close()
+    return path
+  end
+
+  it("--resume defaults to the checkpoint's datasets and folder; another folder with checkpoints needs --force", function()
+    local exe = require("spinlock.paths").exe
+    local w = tmpdir()
+    local cfgfile = small_cfg(w .. "/cfg.yaml")
+    local o, code = sh(string.format("cd %s && %s train-vqvae --dataset %s --config %s --output run1 -q", w, exe, ds, cfgfile))
+    assert.are.equal(0, code, o)
+    o, code = sh(string.format("cd %s && %s train-vqvae --dataset %s --config %s --output run2 -q", w, exe, ds, cfgfile))
+    assert.are.equal(0, code, o)
+    -- no --dataset, no --output: the recorded file, into run1 (not checkpoints/vqvae)
+    o, code = sh(string.format("cd %s && %s train-vqvae --resume run1/last --epochs 5", w, exe))
+    assert.are.equal(0, code, o)
+    assert.truthy(o:find("trained 5 of 5 epochs", 1, true), o)
+    assert.are.equal(5, #lines_of(w .. "/run1/history.jsonl"))
+    assert.is_false(exists(w .. "/checkpoints/vqvae/last.json"))
+    -- another folder that already holds checkpoints: refused, then allowed with --force
+    o, code = sh(string.format("cd %s && %s train-vqvae --resume run1/last --epochs 6 --output run2/", w, exe))
+    assert.are.equal(1, code, o)
+    assert.truthy(o:find("--output run2 already holds checkpoints", 1, true), o)
+    assert.is_nil(o:find("traceback", 1, true), o)
+    o, code = sh(string.format("cd %s && %s train-vqvae --resume run1/last --epochs 6 --output run2 --force -q", w, exe))
+    assert.are.equal(0, code, o)
+    assert.are.equal(6, #lines_of(w .. "/run2/history.jsonl"))   -- the whole history, not only the new epochs
+    -- a fresh folder is fine without --force
+    o, code = sh(string.format("cd %s && %s train-vqvae --resume run1/last --epochs 6 --output run3 -q", w, exe))
+    assert.are.equal(0, code, o)
+  end)
+
+  it("bad inputs are user errors through the binary (exit 1, no traceback), naming the file or key", function()
+    local exe = require("spinlock.paths").exe
+    local w = tmpdir()
+    local cfgfile = small_cfg(w .. "/cfg.yaml")
+    local noth5 = w .. "/notes.h5"
+    local f = assert(io.open(noth5, "w")); f:write("just text\n"); f:close()
+    local nofeat = w .. "/nofeat.h5"
+    local h5 = require "spinlock.h5"
+    local hf = h5.open(nofeat, "w")
+    hf:write_strings("metadata/ic_types", { "a", "b" })
+    hf:close()
+    local cases = {
+      { string.format("%s train-vqvae --dataset %s --config %s --output %s/o1 -q", exe, noth5, cfgfile, w),
+        noth5 .. " is not an HDF5 file" },
+      { string.format("%s tokenize --checkpoint %s/ckpt --dataset %s --output %s/t.h5", exe, d, noth5, w),
+        noth5 .. " is not an HDF5 file" },
+      { string.format("%s train-vqvae --dataset %s --config %s --output %s/o2 -q", exe, nofeat, cfgfile, w),
+        nofeat .. " has no features/ group" },
+      { string.format("%s tokenize --checkpoint %s/ckpt --dataset %s --output %s/t.h5", exe, d, nofeat, w),
+        nofeat .. " has no features/ group" },
+    }
+    local bad = {
+      { "model: {latent_dim: -4}\n", "latent_dim must be an integer >= 1, got -4" },
+      { "training: {batch_size: many}\n", "batch_size must be an integer >= 2, got 'many'" },
+      { "model: {dropout: 1.5}\n", "dropout must be a number in [0, 1), got 1.5" },
+      { "data: {normalization: zscore}\n", "normalization must be one of standard, robust, none, got 'zscore'" },
+      { "model: {token_codebook_sizes: [4, 0, 8]}\n", "token_codebook_sizes must be a non-empty list of integers >= 1" },
+      { "data: {feature_families: [summary, spectra]}\n", "feature_families: unknown family 'spectra'" },
+    }
+    for i, b in ipairs(bad) do
+      local p = w .. "/bad" .. i .. ".yaml"
+      local fh = assert(io.open(p, "w")); fh:write(b[1]); fh:close()
+      cases[#cases + 1] = { string.format("%s train-vqvae --dataset %s --config %s --output %s/o3 -q", exe, ds, p, w),
+                            p .. ": " .. b[2] }
+    end
+    for _, c in ipairs(cases) do
+      local o, code = sh(c[1])
+      assert.are.equal(1, code, c[1] .. "\n" .. o)
+      assert.truthy(o:find(c[2], 1, true), c[2] .. " not in: " .. o)
+      assert.is_nil(o:lower():find("traceback", 1, true), o)
+      assert.is_nil(o:find("unexpected error", 1, true), o)
+    end
+  end)
+
+  it("configured families a file lacks are an error unless allow_missing_families (then a warning)", function()
+    local w = tmpdir()
+    local only = w .. "/summary_only.h5"
+    local h5 = require "spinlock.h5"
+    local hf = h5.open(only, "w")
+    hf:create_dataset("features/summary", { shape = { 60, 6 } })
+    hf:write("features/summary", sl.Generator(4):normal({ 60, 6 }, 0, 1))
+    hf:close()
+    local c2 = {}
+    for k, v in pairs(cfg) do c2[k] = v end
+    c2.epochs, c2.feature_families = 1, nil                        -- the default four families
+    local ok, err = pcall(train.run, { datasets = { only }, config = c2, quiet = true })
+    assert.is_false(ok)
+    err = tostring(type(err) == "table" and err.msg or err)
+    assert.truthy(err:find(only .. " lacks the configured feature families architecture, initial, temporal (present: summary)", 1, true), err)
+    assert.truthy(err:find("allow_missing_families", 1, true), err)
+    c2.allow_missing_families = true
+    local lines = {}
+    local r = train.run { datasets = { only }, config = c2, log = function(s) lines[#lines + 1] = s end, progress = false }
+    assert.are.equal(1, r.epochs_run)
+    assert.truthy(table.concat(lines, "\n"):find("warning: " .. only .. " lacks feature families architecture, initial, temporal", 1, true))
+    -- the checkpoint records the families it really used, so tokenizing the same file works
+    assert.are.same({ "summary" }, r.model.transform.families)
+    local a = r.model:get_tokens(only)
+    assert.are.equal(60, a:numel())
+  end)
+
+  it("prints the category map and writes categories.json, which fixes the categories of a later run", function()
+    local lines = {}
+    local c2 = {}
+    for k, v in pairs(cfg) do c2[k] = v end
+    c2.epochs = 1
+    local w = tmpdir()
+    local r = train.run { datasets = { ds }, config = c2, output = w .. "/a", log = function(s) lines[#lines + 1] = s end,
+                          progress = false }
+    local text = table.concat(lines, "\n")
+    assert.truthy(text:find(string.format("feature categories (%d):", #r.model.categories), 1, true), text)
+    for _, c in ipairs(r.model.categories) do
+      assert.matches("\n  " .. c.name:gsub("%p", "%%%0") .. " +" .. c.size .. "  ", text)
+    end
+    local f = assert(io.open(w .. "/a/categories.json"))
+    local doc = st.json_decode(f:read("*a")); f:close()
+    assert.are.equal(#r.model.categories, #doc.categories)
+    local names = r.model:feature_names()
+    assert.are.equal(names[1], doc.categories[1].features[1])
+    -- a later run with another seed (discovery would differ in general) keeps these categories
+    c2.category_mapping_file, c2.random_seed = w .. "/a/categories.json", 99
+    local r2 = train.run { datasets = { ds }, config = c2, quiet = true }
+    assert.are.equal(#r.model.categories, #r2.model.categories)
+    for i, c in ipairs(r.model.categories) do
+      assert.are.equal(c.name, r2.model.categories[i].name)
+      assert.are.equal(c.size, r2.model.categories[i].size)
+    end
+    assert.are.same(r.model:feature_names(), r2.model:feature_names())
+  end)
+
+  it("given categories index raw columns: cleaning's dropped columns are remapped, not a crash", function()
+    local X0, names0, cats0 = syn.make { n = 120, categories = { 4, 4 }, seed = 3 }
+    -- a duplicate of column 1 appended as column 9 (dedup drops it) and given to category 2
+    local X = sl.zeros(120, 9)
+    X:narrow(2, 1, 8):copy(X0)
+    X:select(2, 9):copy(X0:select(2, 1))
+    local names = {}
+    for j = 1, 8 do names[j] = names0[j] end
+    names[9] = "dup_of_1"
+    local cats = { { name = "one", columns = { 1, 2, 3, 4 } }, { name = "two", columns = { 5, 6, 7, 8, 9 } } }
+    local c2 = {}
+    for k, v in pairs(CFG) do c2[k] = v end
+    c2.epochs, c2.clean_features = 1, true
+    local r = train.run { X = X, names = names, categories = cats, config = c2, quiet = true }
+    assert.are.equal(2, #r.model.categories)
+    assert.are.equal(4, r.model.categories[1].size)
+    assert.are.equal(4, r.model.categories[2].size)
+    local fn = r.model:feature_names()
+    for _, n in ipairs(fn) do assert.are_not.equal("dup_of_1", n) end
+    assert.are.equal(names[5], fn[5])
+  end)
+
+  it("evaluate scores purity on all rows by default, with occupancy and chance level", function()
+    local exe = require("spinlock.paths").exe
+    local o, code = sh(string.format("%s evaluate-vqvae --checkpoint %s/ckpt", exe, d))
+    assert.are.equal(0, code, o)
+    assert.truthy(o:find("rows: validation", 1, true), o)
+    assert.truthy(o:find("token purity of the path coarse..level on all rows (200)", 1, true), o)
+    assert.truthy(o:find("occupied token tuples", 1, true), o)
+    assert.truthy(o:find("chance", 1, true), o)
+    assert.truthy(o:find("feature categories", 1, true), o)
+    o, code = sh(string.format("%s evaluate-vqvae --checkpoint %s/ckpt --purity-rows scored", exe, d))
+    assert.are.equal(0, code, o)
+    assert.truthy(o:find("on validation rows (", 1, true), o)
+    -- chance level: with one row per token, any labelling is pure
+    local metrics = require "spinlock.vqvae.metrics"
+    local ch, occ = metrics.purity_chance({ 1, 2, 3, 4 }, { "a", "b", "a", "b" }, 5, 1)
+    assert.are.equal(1, ch); assert.are.equal(4, occ)
+    -- one token for everything: chance = majority share
+    ch, occ = metrics.purity_chance({ 1, 1, 1, 1 }, { "a", "b", "a", "a" }, 5, 1)
+    assert.are.equal(0.75, ch); assert.are.equal(1, occ)
   end)
 
   it("--datasets: matching schemas train on the concatenation, differing ones are a clear error", function()

@@ -294,6 +294,30 @@ describe("VectorQuantizer", function()
     assert.is_true(q.codebook:abs():max() < 10)
   end)
 
+  it("state() holds everything resets use: a restored quantizer resets the same codes from the same rows", function()
+    local function make()
+      local q = vq.VectorQuantizer { num_codes = 8, dim = 3, seed = 3, init = "none", dead_after = 2,
+                                     max_reset_fraction = 0.5, ring_size = 50 }
+      q.codebook:fill(100); q.codebook[1]:fill(0); q.ema_sum:copy(q.codebook)
+      return q
+    end
+    local q = make()
+    for s = 1, 3 do q:forward(clustered(32, s)) end     -- 96 rows through a ring of 50: it wrapped
+    local q2 = vq.from_state(q:state())
+    assert.are.equal(q.ring_pos, q2.ring_pos)
+    assert.are.equal(q.ring_fill, q2.ring_fill)
+    assert.are.equal(q:reset_dead_codes(), q2:reset_dead_codes())
+    assert.are.same(q.codebook:totable(), q2.codebook:totable())
+    -- and keep going identically: more pushes wrap the ring at the same place
+    q:forward(clustered(40, 9)); q2:forward(clustered(40, 9))
+    q:reset_dead_codes(); q2:reset_dead_codes()
+    assert.are.same(q.codebook:totable(), q2.codebook:totable())
+    -- states written before the ring was saved still load (empty ring)
+    local old = q:state()
+    old.ring, old.ring_pos, old.ring_fill = nil, nil, nil
+    assert.are.equal(0, vq.from_state(old).ring_fill)
+  end)
+
   it("without EMA the codebook is a parameter with a gradient", function()
     local q = vq.VectorQuantizer { num_codes = 4, dim = 3, ema = false, seed = 1 }
     local z = clustered(16, 2)

@@ -41,26 +41,66 @@ local function opts_with_defaults(opts)
   return o
 end
 
--- Readable name for a set of feature names: the most common two-token prefix ("summary_spectral")
--- when it covers at least half the members, else the most common family (first token), else
--- "mixed".  Names without an underscore count as their own prefix.
-function categories.name_for(member_names)
-  local function dominant(f)
-    local count, best, bestn = {}, nil, 0
-    for _, n in ipairs(member_names) do
-      local p = f(n)
-      count[p] = (count[p] or 0) + 1
-      -- first-seen wins ties, so the result does not depend on table iteration order
-      if count[p] > bestn then best, bestn = p, count[p] end
-    end
-    return best, bestn
+-- Readable names for a set of feature names, best first.  A name is the dominant family (first
+-- token, when it covers at least half the members) joined with the most common name stem of
+-- that family's members: the first token after the family that is not an abbreviation of it
+-- ("architecture_arch_kernel_size" → stem "kernel"), not a bare number or letter and not "ic"
+-- ("initial_ic_cnn_13" → "cnn").  The stem is used when it covers at least a third of the
+-- members; later candidates are the next stems, then the family alone.  Without a dominant
+-- family: "mixed".  discover() takes the first candidate no other category has taken and adds
+-- a numeric suffix only when every candidate is taken.
+local GENERIC_STEMS = { ic = true }   -- "initial_ic_*": every initial-condition feature says so
+
+local function stem_of(name, fam)
+  local toks = {}
+  for t in name:gmatch("[^_]+") do toks[#toks + 1] = t end
+  for i = 2, #toks do
+    local t = toks[i]
+    local abbrev = fam:sub(1, #t):lower() == t:lower()
+    if not abbrev and not GENERIC_STEMS[t:lower()] and #t > 1 and not t:match("^%d+$") then return t end
   end
-  local half = #member_names / 2
-  local two, n2 = dominant(function(n) return n:match("^([^_]+_[^_]+)") or n end)
-  if two and n2 >= half then return two end
-  local one, n1 = dominant(function(n) return n:match("^([^_]+)") or n end)
-  if one and n1 >= half then return one end
-  return "mixed"
+  return nil
+end
+
+function categories.name_candidates(member_names)
+  local function dominant(list, f)
+    local count, order = {}, {}
+    for _, n in ipairs(list) do
+      local p = f(n)
+      if p then
+        if not count[p] then order[#order + 1] = p end
+        count[p] = (count[p] or 0) + 1
+      end
+    end
+    -- by count, first-seen wins ties, so the result does not depend on table iteration order
+    local pos = {}
+    for i, p in ipairs(order) do pos[p] = i end
+    table.sort(order, function(a, b) if count[a] ~= count[b] then return count[a] > count[b] end return pos[a] < pos[b] end)
+    return order, count
+  end
+  local n = #member_names
+  local fams, fcount = dominant(member_names, function(x) return x:match("^([^_]+)") or x end)
+  local fam = fams[1]
+  if not fam or fcount[fam] < n / 2 then return { "mixed" } end
+  local members = {}
+  for _, x in ipairs(member_names) do if (x:match("^([^_]+)") or x) == fam then members[#members + 1] = x end end
+  local stems, scount = dominant(members, function(x) return stem_of(x, fam) end)
+  local out = {}
+  for _, st in ipairs(stems) do
+    if scount[st] >= n / 3 then out[#out + 1] = fam .. "_" .. st end
+  end
+  out[#out + 1] = fam
+  for i = 1, math.min(#stems, 3) do
+    local c = fam .. "_" .. stems[i]
+    local dup = false
+    for _, o in ipairs(out) do if o == c then dup = true end end
+    if not dup then out[#out + 1] = c end
+  end
+  return out
+end
+
+function categories.name_for(member_names)
+  return categories.name_candidates(member_names)[1]
 end
 
 local function row_subsample(X, o)
@@ -151,19 +191,37 @@ function categories.discover(X, names, opts)
   local result = { k = #kept, cut_k = best_k, silhouette = best_s, scores = scores, linkage = o.linkage,
                    categories = {}, map = {}, names = names }
   local labels = sl.zeros({ D }, "int64")
-  local used = {}
+  -- Names: categories whose best candidate covers more of their members choose first, so a
+  -- clear "summary_tv" block keeps that name and a weaker one takes its next candidate.
+  local cands, share = {}, {}
   for c, cols in ipairs(kept) do
     table.sort(cols)
     local cn = {}
     for i, j in ipairs(cols) do cn[i] = names[j]; labels[j] = c; result.map[names[j]] = c end
-    local name = categories.name_for(cn)
-    if used[name] then
-      used[name] = used[name] + 1
-      name = name .. "_" .. used[name]
-    else
-      used[name] = 1
+    result.categories[c] = { columns = cols, names = cn }
+    cands[c] = categories.name_candidates(cn)
+    local hit = 0
+    for _, n in ipairs(cn) do
+      if n == cands[c][1] or n:sub(1, #cands[c][1] + 1) == cands[c][1] .. "_" then hit = hit + 1 end
     end
-    result.categories[c] = { name = name, columns = cols, names = cn }
+    share[c] = hit / #cn
+  end
+  local order = {}
+  for c = 1, #kept do order[c] = c end
+  table.sort(order, function(a, b) if share[a] ~= share[b] then return share[a] > share[b] end return a < b end)
+  local used = {}
+  for _, c in ipairs(order) do
+    local name
+    for _, cand in ipairs(cands[c]) do
+      if not used[cand] then name = cand; break end
+    end
+    if not name then
+      local k = 2
+      while used[cands[c][1] .. "_" .. k] do k = k + 1 end
+      name = cands[c][1] .. "_" .. k
+    end
+    used[name] = true
+    result.categories[c].name = name
   end
   result.labels = labels
   return result

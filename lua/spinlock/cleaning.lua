@@ -144,18 +144,30 @@ function cleaning.load(paths, opts)
   local total_rows = 0
   for fi, path in ipairs(paths) do
     local blocks, fnames, fl = {}, {}, {}
+    local fh = io.open(path, "rb")
+    if not fh then sl.user_error("%s: no such file", path) end
+    local magic = fh:read(8) or ""
+    fh:close()
+    if magic ~= "\137HDF\r\n\026\n" then
+      sl.user_error("%s is not an HDF5 file (expected a dataset written by spinlock generate)", path)
+    end
     sl.h5.with(path, "r", function(f)
+      if not f:exists("features") then
+        local top = {}
+        for _, e in ipairs(f:list("/")) do top[#top + 1] = e.name end
+        sl.user_error("%s has no features/ group, so there are no operator features to read (it holds: %s); "
+          .. "make a dataset with features (spinlock generate, or spinlock extract-features)",
+          path, #top > 0 and table.concat(top, ", ") or "nothing")
+      end
       for _, fam0 in ipairs(fams) do
         local fam = FAMILY_ALIASES[fam0] or fam0
         local p = family_path(f, fam)
         if not p then
           if not opts.optional then
-            error(("cleaning.load: %s has no features/%s (families present: %s)"):format(path, fam,
-              table.concat((function()
-                local l = {}
-                if f:exists("features") then for _, e in ipairs(f:list("features")) do l[#l + 1] = e.name end end
-                return l
-              end)(), ", ")), 0)
+            local l = {}
+            for _, e in ipairs(f:list("features")) do l[#l + 1] = e.name end
+            sl.user_error("%s has no features/%s (families present: %s)", path, fam,
+              #l > 0 and table.concat(l, ", ") or "none")
           end
         else
           local ok, raw = pcall(f.attr, f, p, "feature_names")
@@ -167,7 +179,9 @@ function cleaning.load(paths, opts)
         end
       end
     end)
-    if #blocks == 0 then error("cleaning.load: no feature family found in " .. path, 2) end
+    if #blocks == 0 then
+      sl.user_error("%s has none of the feature families %s under features/", path, table.concat(fams, ", "))
+    end
     local rows = blocks[1]:size(1)
     for _, b in ipairs(blocks) do
       if b:size(1) ~= rows then error(("cleaning.load: %s: families have different row counts (%d vs %d)"):format(path, rows, b:size(1)), 2) end
@@ -371,14 +385,18 @@ function Cleaner:transform(X)
   return ((x:double() - self.centre) / self.scale):float()
 end
 
--- Plain state: numbers, strings, tables and tensors only (for checkpoints).
+-- Plain state: numbers, strings, tables and tensors only (for checkpoints).  Version 2 writes
+-- `columns` (the kept raw columns) 0-based, as numpy/h5py users index them, and says so in
+-- `index_base`; version 1 states (1-based columns) still load.
 function Cleaner:state()
   if not self.fitted then error("cleaning.state: the cleaner is not fitted", 2) end
   local o = {}
   for k, v in pairs(self.opts) do o[k] = v end
   local function copy(t) local r = {} for i, v in ipairs(t) do r[i] = v end return r end
+  local cols0 = {}
+  for i, j in ipairs(self.columns) do cols0[i] = j - 1 end
   return {
-    version = 1, opts = o, columns = copy(self.columns), names_in = copy(self.names_in),
+    version = 2, index_base = 0, opts = o, columns = cols0, names_in = copy(self.names_in),
     names = copy(self.names),
     medians = self.medians:clone(), lo = self.lo:clone(), hi = self.hi:clone(),
     centre = self.centre:clone(), scale = self.scale:clone(),
@@ -386,11 +404,14 @@ function Cleaner:state()
 end
 
 function cleaning.from_state(s)
-  if type(s) ~= "table" or s.version ~= 1 then
-    error("cleaning.from_state: expected a state table of version 1, got " .. (type(s) == "table" and tostring(s.version) or type(s)), 2)
+  if type(s) ~= "table" or (s.version ~= 1 and s.version ~= 2) then
+    error("cleaning.from_state: expected a state table of version 1 or 2, got " .. (type(s) == "table" and tostring(s.version) or type(s)), 2)
   end
   local c = cleaning.Cleaner(s.opts)
-  c.columns, c.names_in, c.names = s.columns, s.names_in, s.names
+  local base = s.version == 1 and 1 or (s.index_base or 0)
+  local cols = {}
+  for i, j in ipairs(s.columns) do cols[i] = j + (1 - base) end
+  c.columns, c.names_in, c.names = cols, s.names_in, s.names
   c.medians, c.lo, c.hi = s.medians:double(), s.lo:double(), s.hi:double()
   c.centre, c.scale = s.centre:double(), s.scale:double()
   c.fitted = true

@@ -179,13 +179,20 @@ function VectorQuantizer:stats()
            num_codes = self.num_codes, step = self.step }
 end
 
--- Plain-table state (tensors cloned) and its inverse, for checkpoints.
+-- Plain-table state (tensors cloned) and its inverse, for checkpoints.  The state is complete:
+-- everything a later forward / reset_dead_codes reads (codebook, EMA sums, idle counters, the
+-- ring buffer of recent rows with its write position and fill, the step, the generator
+-- position), so a quantizer restored from it behaves bit for bit like the original (a resumed
+-- training run resets dead codes from the same rows).  Only the filled part of the ring is kept.
 function VectorQuantizer:state()
   local o = {}
   for k, v in pairs(self.opts) do if k ~= "generator" then o[k] = v end end
-  return { opts = o, codebook = self.codebook:clone(), ema_count = self.ema_count:clone(),
-           ema_sum = self.ema_sum:clone(), idle = self.idle:clone(), step = self.step,
-           initialised = self.initialised, generator_offset = self.generator:offset() }
+  local s = { opts = o, codebook = self.codebook:clone(), ema_count = self.ema_count:clone(),
+              ema_sum = self.ema_sum:clone(), idle = self.idle:clone(), step = self.step,
+              initialised = self.initialised, generator_offset = self.generator:offset(),
+              ring_pos = self.ring_pos, ring_fill = self.ring_fill }
+  if self.ring_fill > 0 then s.ring = self.ring:narrow(1, 1, self.ring_fill):clone() end
+  return s
 end
 
 function vq.from_state(s)
@@ -193,6 +200,16 @@ function vq.from_state(s)
   q.codebook:copy(s.codebook); q.ema_count:copy(s.ema_count); q.ema_sum:copy(s.ema_sum)
   q.idle:copy(s.idle); q.step = s.step; q.initialised = s.initialised
   if s.generator_offset then q.generator:seek(s.generator_offset) end
+  -- States written before the ring was saved restore with an empty ring (resets then wait for
+  -- fresh rows, as after a restart).
+  local fill = s.ring and (s.ring_fill or 0) or 0
+  if fill > 0 then
+    if not sl.is_tensor(s.ring) or s.ring:dim() ~= 2 or s.ring:size(1) < fill or s.ring:size(2) ~= q.dim then
+      error("vq.from_state: ring must be a [ring_fill, dim] tensor", 2)
+    end
+    q.ring:narrow(1, 1, fill):copy(s.ring:narrow(1, 1, fill))
+    q.ring_fill, q.ring_pos = fill, s.ring_pos or (fill % q.opts.ring_size)
+  end
   return q
 end
 

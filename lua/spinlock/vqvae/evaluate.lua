@@ -29,7 +29,11 @@ function M.run(model, features, opts)
   local x = model:prepare(features, { prepared = opts.prepared })
   -- Codebook usage is a property of the codebook over the data: with a row subset (validation
   -- rows), R², purity and topography are scored on the subset and usage on every row given.
+  -- Purity is scored on every row given by default (opts.purity_rows = "scored" uses the R² rows):
+  -- on a few validation rows nearly every token tuple holds one operator and purity is 1 by
+  -- construction.
   local usage_tokens, usage_codes
+  local purity_all = opts.rows and opts.purity_rows ~= "scored"
   if opts.rows then
     usage_tokens = { model:get_tokens(x, { prepared = true }) }
     usage_codes = model:get_category_codes(x, { prepared = true })
@@ -67,7 +71,9 @@ function M.run(model, features, opts)
     table.insert(fam_cols[f], j)
   end
   local res = { n = N, n_usage = usage_tokens and usage_tokens[1]:numel() or N, levels = {}, families = {},
-                categories = {}, family_order = fam_order }
+                categories = {}, family_order = fam_order, rows = opts.rows_label or (opts.rows and "subset" or "all") }
+  res.purity_rows = purity_all and res.n_usage or N
+  res.purity_rows_label = purity_all and "all" or res.rows
   for i, c in ipairs(model.categories) do
     local cols = {}
     for j = 1, c.size do cols[j] = c.offset + j - 1 end
@@ -97,16 +103,19 @@ function M.run(model, features, opts)
     end
     lv.cat_utilisation, lv.cat_perplexity = cu / C, cp / C
     -- Purity of the token path up to this level: the tuple (coarse, …, level l) as one id.
-    prefix_ids = prefix_ids and sl.add(sl.mul(prefix_ids, model.tok_q[l].num_codes), tokens) or tokens
-    lv.purity, lv.purity_baseline = {}, {}
+    local ptok = purity_all and usage_tokens[l] or tokens
+    prefix_ids = prefix_ids and sl.add(sl.mul(prefix_ids, model.tok_q[l].num_codes), ptok) or ptok
+    lv.purity, lv.purity_baseline, lv.purity_chance = {}, {}, {}
     for lname, labels in pairs(opts.labels or {}) do
       local lab = labels
-      if opts.rows then
+      if opts.rows and not purity_all then
         lab = {}
         for i, r in ipairs(opts.rows) do lab[i] = labels[r] end
       end
       lv.purity[lname], lv.purity_baseline[lname] = metrics.purity(prefix_ids, lab)
+      lv.purity_chance[lname], lv.occupied = metrics.purity_chance(prefix_ids, lab, 20, l)
     end
+    if not lv.occupied then lv.occupied = select(2, metrics.purity_chance(prefix_ids, {}, 0)) end
     for _, f in ipairs(fam_order) do
       res.families[f].r2[l] = metrics.r2_groups(x, xh, { { name = f, columns = fam_cols[f] } })[f]
     end
@@ -128,7 +137,11 @@ function M.format(r)
   local lines = {}
   local function add(...) lines[#lines + 1] = string.format(...) end
   local L = #r.levels
-  add("operators evaluated: %d (codebook usage over %d)", r.n, r.n_usage)
+  add("operators evaluated: %d (%s rows; codebook usage over %d)", r.n, r.rows, r.n_usage)
+  if r.categories_text then
+    add("")
+    for _, l in ipairs(r.categories_text) do add("%s", l) end
+  end
   add("")
   add("%-8s %8s %8s %7s %11s %10s %11s", "level", "R2 tok", "R2 cat", "codes", "utilisation", "perplexity", "cat util")
   for _, lv in ipairs(r.levels) do
@@ -160,10 +173,21 @@ function M.format(r)
   table.sort(labs)
   if #labs > 0 then
     add("")
-    add("token purity of the path coarse..level (majority-label share per token tuple; base = largest label's share)")
+    add("token purity of the path coarse..level on %s rows (%d): majority-label share per token tuple;",
+      r.purity_rows_label, r.purity_rows)
+    add("chance = mean purity with the labels shuffled over the same tuples; majority = largest label's share")
+    local head2 = string.format("%-28s", "")
+    for l = 1, L do head2 = head2 .. string.format(" %8s", r.levels[l].name) end
+    add("%s", head2)
+    local s0 = string.format("%-28s", "occupied token tuples")
+    for l = 1, L do s0 = s0 .. string.format(" %8d", r.levels[l].occupied or 0) end
+    add("%s", s0)
     for _, k in ipairs(labs) do
-      local s = string.format("%-28s", k .. string.format(" (base %.3f)", r.levels[1].purity_baseline[k]))
+      local s = string.format("%-28s", k .. string.format(" (majority %.3f)", r.levels[1].purity_baseline[k]))
       for l = 1, L do s = s .. string.format(" %8.3f", r.levels[l].purity[k]) end
+      add("%s", s)
+      s = string.format("%-28s", "  chance")
+      for l = 1, L do s = s .. string.format(" %8.3f", r.levels[l].purity_chance[k]) end
       add("%s", s)
     end
   end
@@ -185,16 +209,22 @@ function M.plots(r, dir)
     groups[l] = { values = c }
   end
   local out = {}
-  plot.bars(dir .. "/codebook_usage.png", groups)
+  local L = #r.levels
+  for l, lv in ipairs(r.levels) do groups[l].label = string.format("%s %d/%d", lv.name, lv.used, lv.num_codes) end
+  plot.bars(dir .. "/codebook_usage.png", groups,
+    { title = "CODEBOOK USAGE", ylabel = "operators per code", xlabel = "codes by level, most used first" })
   out[#out + 1] = dir .. "/codebook_usage.png"
-  local g2 = { { values = {} }, { values = {} } }
-  for l, lv in ipairs(r.levels) do g2[1].values[l] = math.max(0, lv.r2); g2[2].values[l] = math.max(0, lv.r2_cat) end
+  local g2 = { { values = {}, label = "tokens" }, { values = {}, label = "cat codes" } }
+  for l, lv in ipairs(r.levels) do g2[1].values[l] = lv.r2; g2[2].values[l] = lv.r2_cat end
   for _, c in ipairs(r.categories) do
     local v = {}
-    for l = 1, #r.levels do v[l] = math.max(0, c.r2[l]) end
-    g2[#g2 + 1] = { values = v }
+    for l = 1, L do v[l] = c.r2[l] end
+    g2[#g2 + 1] = { values = v, label = c.name }
   end
-  plot.bars(dir .. "/r2_by_level.png", g2, { ymax = 1 })
+  local names = {}
+  for l, lv in ipairs(r.levels) do names[l] = lv.name end
+  plot.bars(dir .. "/r2_by_level.png", g2, { ymax = 1, title = "R² BY LEVEL", ylabel = "R²", colour_by = "bar",
+    legend = names, xlabel = "token path, category path, then each category (token path)" })
   out[#out + 1] = dir .. "/r2_by_level.png"
   return out
 end

@@ -228,6 +228,7 @@ function Model:save(base, extra)
     transform = pack(self.transform or {}, "transform", tensors),
     weights = pack(self:state_dict(), "model", tensors),
     quantizers = pack(self:quantizer_states(), "quantizers", tensors),
+    rng = self:rng_state(),
     extra = extra and pack(extra, "extra", tensors) or nil,
   }
   local json = st.json_encode(doc)
@@ -285,6 +286,7 @@ function M.load(path)
   m.transform = unpack_tree(doc.transform, tensors)
   m:load_state_dict(unpack_tree(doc.weights, tensors))
   m:load_quantizer_states(unpack_tree(doc.quantizers, tensors))
+  m:set_rng_state(doc.rng)
   m.checkpoint = doc
   m.checkpoint_extra = doc.extra and unpack_tree(doc.extra, tensors) or nil
   m.checkpoint_path = base

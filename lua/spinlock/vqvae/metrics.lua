@@ -51,7 +51,7 @@ end
 -- Purity of tokens against labels (lists of strings): Σ_k max_label count(k, label) / N.
 -- 1 = every token holds one label; 1/#labels ≈ no relation.  Also the majority baseline.
 function M.purity(tokens, labels)
-  local t = tokens:totable()
+  local t = sl.is_tensor(tokens) and tokens:totable() or tokens
   local per, overall = {}, {}
   for i, k in ipairs(t) do
     local lab = labels[i]
@@ -68,6 +68,29 @@ function M.purity(tokens, labels)
   local base = 0
   for _, c in pairs(overall) do if c > base then base = c end end
   return s / #t, base / #t
+end
+
+-- Chance level of purity for a token assignment: the mean purity of `shuffles` seeded random
+-- permutations of the labels over the same tokens (same occupancy: how many rows each token
+-- holds).  With one row per token every assignment is pure, and this says so (→ 1.0).
+-- Returns the chance purity and the number of occupied tokens.
+function M.purity_chance(tokens, labels, shuffles, seed)
+  local t = sl.is_tensor(tokens) and tokens:totable() or tokens
+  local n = #t
+  local occupied, seen = 0, {}
+  for _, k in ipairs(t) do if not seen[k] then seen[k] = true; occupied = occupied + 1 end end
+  if n == 0 then return 0 / 0, 0 end
+  shuffles = shuffles or 20
+  local gen = sl.Generator { seed = seed or 0, purpose = 7, a = 0x7075, b = 0 }
+  local util = require "spinlock.vqvae.util"
+  local total = 0
+  for _ = 1, shuffles do
+    local perm = util.permutation(n, gen)
+    local lab = {}
+    for i = 1, n do lab[i] = labels[perm[i]] end
+    total = total + (M.purity(t, lab))
+  end
+  return total / shuffles, occupied
 end
 
 local function pdist(a)

@@ -365,6 +365,28 @@ function Model:load_quantizer_states(st)
   self:train(self.training)
 end
 
+-- Positions of the model's own random streams (dropout masks in module order, topographic
+-- subsets), so a checkpoint restores the run exactly (train-vqvae --resume).
+function Model:rng_state()
+  local drop = {}
+  for _, m in ipairs(self:modules()) do
+    if m.generator and m.p ~= nil then drop[#drop + 1] = m.generator:offset() end
+  end
+  return { dropout = drop, topo = self.topo_gen:offset() }
+end
+
+function Model:set_rng_state(s)
+  if type(s) ~= "table" then return end
+  local k = 0
+  for _, m in ipairs(self:modules()) do
+    if m.generator and m.p ~= nil then
+      k = k + 1
+      if s.dropout and s.dropout[k] then m.generator:seek(s.dropout[k]) end
+    end
+  end
+  if s.topo then self.topo_gen:seek(s.topo) end
+end
+
 M.topo_loss = topo_loss
 M.orth_loss = orth_loss
 

@@ -33,6 +33,7 @@ local M = {}
 M.DEFAULTS = {
   -- data
   feature_families = { "architecture", "initial", "summary", "temporal" },
+  allow_missing_families = false,      -- true: a configured family a file lacks is a warning, not an error
   clean_features = true,
   nan_max_fraction = 0.5,
   variance_threshold = 1e-8,
@@ -102,18 +103,106 @@ function M.resolve_config(cfg, overrides)
     if v ~= nil then out[k] = v end
   end
   if out.seed == vqvae.DEFAULTS.seed then out.seed = out.random_seed end
-  -- checks with the fix in the message
-  local function need(cond, fmt, ...) if not cond then user_error(source .. ": " .. fmt, ...) end end
-  need(type(out.epochs) == "number" and out.epochs >= 1, "epochs must be >= 1, got %s", tostring(out.epochs))
-  need(type(out.batch_size) == "number" and out.batch_size >= 2, "batch_size must be >= 2, got %s", tostring(out.batch_size))
-  need(type(out.learning_rate) == "number" and out.learning_rate > 0, "learning_rate must be > 0")
-  need(out.val_fraction >= 0 and out.val_fraction < 1, "val_fraction must be in [0, 1), got %s", tostring(out.val_fraction))
-  need(type(out.token_codebook_sizes) == "table" and #out.token_codebook_sizes >= 1,
-    "token_codebook_sizes must be a list of codebook sizes (coarse first)")
-  need(#out.token_codebook_sizes == #out.category_codebook_sizes,
+  M.validate_config(out, source)
+  if #out.token_codebook_sizes ~= #out.category_codebook_sizes then user_error(source .. ": " ..
     "token_codebook_sizes and category_codebook_sizes must have the same number of levels (%d vs %d)",
-    #out.token_codebook_sizes, #out.category_codebook_sizes)
+    #out.token_codebook_sizes, #out.category_codebook_sizes) end
   return out
+end
+
+-- Every key's type and range: {kind, lo, hi, lo_open}.  kinds: int, number, bool, string,
+-- enum (values), intlist (list of ints >= lo), stringlist, path (string or false).
+local RULES = {
+  feature_families = { "stringlist" }, allow_missing_families = { "bool" }, clean_features = { "bool" },
+  nan_max_fraction = { "number", 0, 1 }, variance_threshold = { "number", 0 },
+  deduplicate_threshold = { "number", 0, 1 }, mad_threshold = { "number", 0, nil, true, optional = true },
+  normalization = { "enum", values = { "standard", "robust", "none" } },
+  category_assignment = { "enum", values = { "auto", "file" } }, category_mapping_file = { "path" },
+  linkage = { "enum", values = { "single", "complete", "average", "ward" } },
+  min_categories = { "int", 1 }, max_clusters = { "int", 1 }, min_features_per_category = { "int", 1 },
+  max_features_per_category = { "int", 0 },
+  epochs = { "int", 1 }, batch_size = { "int", 2 }, learning_rate = { "number", 0, nil, true },
+  grad_clip = { "number", 0 }, val_fraction = { "number", 0, 1, false, hi_open = true },
+  val_every_n_epochs = { "int", 1 }, early_stopping_patience = { "int", 1 },
+  early_stopping_min_delta = { "number", 0 }, dead_code_reset_interval = { "int", 0 }, random_seed = { "int", 0 },
+  group_hidden_dim = { "int", 1 }, group_embedding_dim = { "int", 1 }, latent_dim = { "int", 1 },
+  category_codebook_sizes = { "intlist", 1 }, token_codebook_sizes = { "intlist", 1 },
+  decoder_hidden_dim = { "int", 1 }, dropout = { "number", 0, 1, false, hi_open = true },
+  commitment_cost = { "number", 0 }, ema_decay = { "number", 0, 1 }, dead_code_after = { "int", 0 },
+  informativeness_weight = { "number", 0 }, orthogonality_weight = { "number", 0 }, topo_weight = { "number", 0 },
+  topo_samples = { "int", 3 }, seed = { "int", 0 },
+}
+M.RULES = RULES
+
+local function show(v)
+  if type(v) == "table" then
+    local ok, j = pcall(st.json_encode, v)
+    return ok and j or "a table"
+  end
+  if type(v) == "string" then return "'" .. v .. "'" end
+  return tostring(v)
+end
+
+-- validate_config(cfg, source): a user error naming the first bad key, what it must be and what
+-- it is, so a typo in the YAML never reaches the model code.
+function M.validate_config(out, source)
+  local function fail(k, what) user_error("%s: %s must be %s, got %s", source, k, what, show(out[k])) end
+  local keys = {}
+  for k in pairs(RULES) do keys[#keys + 1] = k end
+  table.sort(keys)
+  for _, k in ipairs(keys) do
+    local r, v = RULES[k], out[k]
+    local kind = r[1]
+    local function range_text(integer)
+      local lo, hi = r[2], r[3]
+      local noun = integer and "an integer" or "a number"
+      if lo and hi then
+        return string.format("%s in %s%s, %s%s", noun, r[4] and "(" or "[", show(lo), show(hi), r.hi_open and ")" or "]")
+      elseif lo then
+        return string.format("%s %s %s", noun, r[4] and ">" or ">=", show(lo))
+      end
+      return noun
+    end
+    local function in_range(x)
+      if r[2] and (x < r[2] or (r[4] and x == r[2])) then return false end
+      if r[3] and (x > r[3] or (r.hi_open and x == r[3])) then return false end
+      return true
+    end
+    if kind == "int" or kind == "number" then
+      if not (r.optional and (v == false or v == nil)) then
+        local ok = type(v) == "number" and v == v and (kind == "number" or v % 1 == 0) and in_range(v)
+        if not ok then fail(k, range_text(kind == "int") .. (r.optional and " (or null to turn it off)" or "")) end
+      end
+    elseif kind == "bool" then
+      if type(v) ~= "boolean" then fail(k, "true or false") end
+    elseif kind == "enum" then
+      local ok = false
+      for _, x in ipairs(r.values) do if v == x then ok = true end end
+      if not ok then fail(k, "one of " .. table.concat(r.values, ", ")) end
+    elseif kind == "path" then
+      if not (v == false or v == nil or type(v) == "string") then fail(k, "a file name (or null)") end
+    elseif kind == "stringlist" then
+      local ok = type(v) == "table" and #v >= 1
+      if ok then for _, x in ipairs(v) do if type(x) ~= "string" then ok = false end end end
+      if not ok then fail(k, "a non-empty list of names") end
+    elseif kind == "intlist" then
+      local ok = type(v) == "table" and #v >= 1
+      if ok then for _, x in ipairs(v) do if type(x) ~= "number" or x % 1 ~= 0 or x < r[2] then ok = false end end end
+      if not ok then fail(k, "a non-empty list of integers >= " .. r[2] .. " (coarse level first)") end
+    end
+  end
+  if out.min_categories > out.max_clusters then
+    user_error("%s: min_categories (%d) must not exceed max_clusters (%d)", source, out.min_categories, out.max_clusters)
+  end
+  if out.category_assignment == "file" and not out.category_mapping_file then
+    user_error("%s: category_assignment: file needs category_mapping_file", source)
+  end
+  local valid_fams = { architecture = true, initial = true, summary = true, temporal = true, sdf = true }
+  for _, f in ipairs(out.feature_families) do
+    if not valid_fams[f] then
+      user_error("%s: feature_families: unknown family '%s' (known: architecture, initial, summary, temporal)", source, f)
+    end
+  end
 end
 
 -- ------------------------------------------------------------------ data
@@ -132,12 +221,29 @@ local function read_mapping_file(path, names)
   if not ok or type(doc) ~= "table" then user_error("train-vqvae: %s is not a JSON object", path) end
   local pos = {}
   for i, n in ipairs(names) do pos[n] = i end
-  local cats, keys = {}, {}
-  for k in pairs(doc) do keys[#keys + 1] = k end
-  table.sort(keys)
+  -- Two forms: the ordered file train-vqvae writes ({"categories": [{"name", "features"}]},
+  -- category order kept) or a plain {category: [feature names]} map (categories sorted by name).
+  local lists, keys = {}, {}
+  if type(doc.categories) == "table" and doc.categories[1] then
+    for i, c in ipairs(doc.categories) do
+      if type(c) ~= "table" or type(c.name) ~= "string" or type(c.features) ~= "table" then
+        user_error("train-vqvae: %s: categories[%d] must be {\"name\": ..., \"features\": [names]}", path, i)
+      end
+      keys[i] = c.name
+      lists[c.name] = c.features
+    end
+  else
+    for k, v in pairs(doc) do
+      if type(v) ~= "table" then user_error("train-vqvae: %s: category '%s' must list feature names", path, tostring(k)) end
+      keys[#keys + 1] = k
+      lists[k] = v
+    end
+    table.sort(keys)
+  end
+  local cats = {}
   for _, k in ipairs(keys) do
     local cols = {}
-    for _, n in ipairs(doc[k]) do
+    for _, n in ipairs(lists[k]) do
       if type(n) == "number" then
         user_error("train-vqvae: %s: category '%s' lists column numbers; list feature names instead (spec §9.14)", path, k)
       end
@@ -161,6 +267,25 @@ local function prepare_data(cfg, opts, log)
     if type(paths) == "string" then paths = { paths } end
     if not paths or #paths == 0 then user_error("train-vqvae: give --dataset FILE or --datasets A.h5 B.h5 …") end
     X, names, layout = cleaning.load(paths, { families = cfg.feature_families, optional = true })
+    -- Configured families a file lacks: an error unless the config allows it (then a warning).
+    local present, missing = {}, {}
+    for _, f in ipairs(layout.families) do present[f.name] = true end
+    for _, f in ipairs(cfg.feature_families) do
+      local canon = f == "sdf" and "summary" or f
+      if not present[canon] then missing[#missing + 1] = canon end
+    end
+    if #missing > 0 then
+      local have = {}
+      for _, f in ipairs(layout.families) do have[#have + 1] = f.name end
+      local files = table.concat(paths, ", ")
+      if not cfg.allow_missing_families then
+        user_error("%s lacks the configured feature famil%s %s (present: %s); list only the present "
+          .. "families in feature_families, or set data.allow_missing_families: true to train without them",
+          files, #missing > 1 and "ies" or "y", table.concat(missing, ", "), table.concat(have, ", "))
+      end
+      log(string.format("warning: %s lacks feature famil%s %s; training on %s only (allow_missing_families)",
+        files, #missing > 1 and "ies" or "y", table.concat(missing, ", "), table.concat(have, ", ")))
+    end
   end
   X = X:float():contiguous()
   local N, D = X:size(1), X:size(2)
@@ -182,7 +307,13 @@ local function prepare_data(cfg, opts, log)
   table.sort(tr_rows); table.sort(va_rows)
   local Xtr_raw = util.gather_rows(X, tr_rows)
   local Xva_raw = n_val > 0 and util.gather_rows(X, va_rows) or nil
-  local transform = { names_in = names, families = cfg.feature_families, layout = layout and layout.families or nil }
+  -- families = those actually assembled, so tokenize/evaluate read the same columns from a file
+  local fams = cfg.feature_families
+  if layout then
+    fams = {}
+    for i, f in ipairs(layout.families) do fams[i] = f.name end
+  end
+  local transform = { names_in = names, families = fams, layout = layout and layout.families or nil }
   if opts.datasets then
     transform.datasets = type(opts.datasets) == "string" and { opts.datasets } or opts.datasets
     transform.validation_rows = va_rows          -- evaluate-vqvae scores these by default
@@ -203,7 +334,14 @@ local function prepare_data(cfg, opts, log)
     local cl = cleaning.Cleaner { nan_max_fraction = cfg.nan_max_fraction, variance_threshold = cfg.variance_threshold,
       dedup_threshold = cfg.deduplicate_threshold, mad_k = cfg.mad_threshold or false,
       normalization = cfg.normalization }
-    Xtr = cl:fit(Xtr_raw, names):float()
+    local ok, fitted = pcall(cl.fit, cl, Xtr_raw, names)
+    if not ok then
+      if type(fitted) == "table" then error(fitted, 0) end
+      local what = opts.datasets and table.concat(type(opts.datasets) == "string" and { opts.datasets } or opts.datasets, ", ")
+                   or "the given matrix"
+      user_error("cleaning the features of %s failed: %s", what, tostring(fitted):gsub("^[^:]*:%d+: ", ""))
+    end
+    Xtr = fitted:float()
     Xva = Xva_raw and cl:transform(Xva_raw):float() or nil
     cnames = cl.names
     transform.cleaning = cl:state()
@@ -220,8 +358,29 @@ local function prepare_data(cfg, opts, log)
     cnames = names
     transform.names = names
   end
-  -- Categories (columns into the cleaned matrix).
+  -- Categories (columns into the cleaned matrix).  Categories given by the caller index the raw
+  -- columns: map them through the cleaner's kept columns (dropped columns leave their category;
+  -- a category left empty is dropped, with a log line).
   local cats = opts.categories
+  if cats and transform.cleaning then
+    local raw_to_clean = {}
+    for i, j in ipairs(transform.cleaning.columns) do raw_to_clean[j + 1] = i end   -- state is 0-based
+    local remapped, dropped = {}, 0
+    for _, c in ipairs(cats) do
+      local cols = {}
+      for _, j in ipairs(c.columns) do
+        if type(j) ~= "number" or j < 1 or j > D or j % 1 ~= 0 then
+          user_error("train-vqvae: category '%s' lists column %s, outside the %d input columns", tostring(c.name), tostring(j), D)
+        end
+        if raw_to_clean[j] then cols[#cols + 1] = raw_to_clean[j] else dropped = dropped + 1 end
+      end
+      if #cols > 0 then remapped[#remapped + 1] = { name = c.name, columns = cols }
+      else log(string.format("categories: '%s' lost all its columns to cleaning and is dropped", tostring(c.name))) end
+    end
+    if #remapped == 0 then user_error("train-vqvae: cleaning removed every column of the given categories") end
+    if dropped > 0 then log(string.format("categories: %d given columns removed by cleaning", dropped)) end
+    cats = remapped
+  end
   if not cats and cfg.category_mapping_file and cfg.category_mapping_file ~= "" then
     cats = read_mapping_file(cfg.category_mapping_file, cnames)
   end
@@ -301,6 +460,45 @@ function M.validate(model, x)
   return res, parts
 end
 
+-- ------------------------------------------------------------------ the category map
+
+-- Lines describing the feature→category map: name, size and the first few member names (all of
+-- them with verbose).
+function M.category_map_lines(model, verbose)
+  local names = model:feature_names() or {}
+  local lines = { string.format("feature categories (%d):", #model.categories) }
+  local w = 0
+  for _, c in ipairs(model.categories) do w = math.max(w, #c.name) end
+  for _, c in ipairs(model.categories) do
+    local members = {}
+    local show_n = verbose and c.size or math.min(c.size, 4)
+    for j = 1, show_n do members[j] = names[c.offset + j - 1] or ("column " .. (c.offset + j - 1)) end
+    local more = c.size > show_n and string.format(", … (+%d)", c.size - show_n) or ""
+    lines[#lines + 1] = string.format("  %-" .. w .. "s %4d  %s%s", c.name, c.size, table.concat(members, ", "), more)
+  end
+  return lines
+end
+
+-- The map as a standalone JSON file, usable as data.category_mapping_file in a later run
+-- (category order kept; read back by read_mapping_file).
+function M.write_category_map(model, path)
+  local names = model:feature_names() or {}
+  local cats = {}
+  for i, c in ipairs(model.categories) do
+    local f = {}
+    for j = 1, c.size do f[j] = names[c.offset + j - 1] end
+    cats[i] = { name = c.name, size = c.size, features = setmetatable(f, { __json_array = true }) }
+  end
+  local doc = { format = "spinlock-category-map", version = 1,
+                note = "feature names per category, in model column order; usable as data.category_mapping_file",
+                categories = setmetatable(cats, { __json_array = true }) }
+  local fh = io.open(path, "w")
+  if not fh then return false end
+  fh:write(st.json_encode(doc), "\n")
+  fh:close()
+  return true
+end
+
 -- ------------------------------------------------------------------ the loop
 
 local function mkdir_p(dir)
@@ -331,8 +529,23 @@ function M.run(opts)
     end
     cfg = M.resolve_config(resume_model.checkpoint.training_config or opts.config, opts.overrides)
   end
+  -- A resumed run reads the files its checkpoint recorded unless others are given.
+  local datasets = opts.datasets
+  if resume_model and not opts.X and (not datasets or #datasets == 0) then
+    datasets = resume_model.transform and resume_model.transform.datasets
+    if not datasets or #datasets == 0 then
+      user_error("train-vqvae: %s records no datasets; give --dataset FILE", opts.resume)
+    end
+    for _, p in ipairs(datasets) do
+      local f = io.open(p, "rb")
+      if not f then
+        user_error("train-vqvae: %s was trained on %s, which is not found from here; give --dataset FILE", opts.resume, p)
+      end
+      f:close()
+    end
+  end
   local data = prepare_data(cfg, {
-    X = opts.X, names = opts.names, categories = opts.categories, datasets = opts.datasets,
+    X = opts.X, names = opts.names, categories = opts.categories, datasets = datasets,
     transform = resume_model and resume_model.transform or nil,
     resume_categories = resume_model and resume_model.categories or nil,
   }, log)
@@ -361,7 +574,13 @@ function M.run(opts)
     history = resume_doc.history or {}
     log(string.format("resuming at epoch %d (best %.5g at epoch %d)", start_epoch, best, best_epoch))
   end
+  if resume_model then model:set_rng_state(resume_model.checkpoint.rng) end
   local C = #model.categories
+  if not resume_model then
+    local lines = M.category_map_lines(model, opts.verbose)
+    for _, l in ipairs(lines) do log(l) end
+  end
+  if out then M.write_category_map(model, out .. "/categories.json") end
   log(string.format("train-vqvae: %d operators (%d train, %d validation), %d features in %d categories, "
     .. "%d levels (tokens %s, category codes %s), %d parameters, quantizer %s",
     data.N, n_tr, Xva and Xva:size(1) or 0, model.input_dim, C, model.levels,
@@ -373,7 +592,13 @@ function M.run(opts)
   end
   local hist_file
   if out then
-    hist_file = io.open(out .. "/history.jsonl", resume_doc and "a" or "w")
+    -- rewritten from the checkpoint's history on resume: right even when resuming into a new
+    -- folder or after an interrupted epoch
+    hist_file = io.open(out .. "/history.jsonl", "w")
+    if hist_file then
+      for _, rec in ipairs(history) do hist_file:write(st.json_encode(rec), "\n") end
+      hist_file:flush()
+    end
   end
   local bs = math.min(cfg.batch_size, n_tr)
   local n_batches = math.ceil(n_tr / bs)
@@ -424,9 +649,14 @@ function M.run(opts)
       if installed and sl.interrupted() then interrupted = true; break end
     end
     if interrupted then
-      save("last", epoch, ckpt_extra(epoch))
-      log(string.format("\ninterrupted during epoch %d: saved %s/last.* (resume with --resume %s/last)",
-        e, tostring(out), tostring(out)))
+      -- last.* on disk is the end of the previous epoch; overwriting it with this half epoch
+      -- would make --resume replay batches, so the partial epoch is dropped instead.
+      if epoch >= 1 then
+        log(string.format("\ninterrupted during epoch %d: %s/last.* holds epoch %d (resume with --resume %s/last)",
+          e, tostring(out), epoch, tostring(out)))
+      else
+        log(string.format("\ninterrupted during epoch 1: nothing saved"))
+      end
       break
     end
     epoch = e
@@ -470,7 +700,8 @@ function M.run(opts)
       rec.val_r2_tok and fmt_levels(rec.val_r2_tok, "%.2f") or "-", fmt_levels(rec.utilisation, "%.2f"))
     bar:set(e)
     if opts.on_epoch then opts.on_epoch(rec, model) end
-    if installed and sl.interrupted() then
+    if (installed and sl.interrupted()) or (opts.stop_after_epoch and e >= opts.stop_after_epoch) then
+      -- opts.stop_after_epoch: the same path as Ctrl-C, at a chosen epoch (for specs and tools)
       interrupted = true
       log(string.format("\ninterrupted after epoch %d: saved %s/last.*", e, tostring(out)))
       break
@@ -507,7 +738,9 @@ function M.run(opts)
     if plot.available() and #history > 0 then
       local tr_l, va_l = {}, {}
       for i, r in ipairs(history) do tr_l[i] = r.train_total or 0 / 0; va_l[i] = r.val_rec or 0 / 0 end
-      plot.lines(out .. "/training_curves.png", { { values = tr_l, colour = 1 }, { values = va_l, colour = 2 } }, { log = true })
+      plot.lines(out .. "/training_curves.png",
+        { { values = tr_l, colour = 1, label = "train loss" }, { values = va_l, colour = 2, label = "val_rec" } },
+        { log = true, title = "TRAINING CURVES", xlabel = "epoch", ylabel = "loss" })
       curves = out .. "/training_curves.png"
     else
       log("note: no PNG module in this build (sl.png_write); training curves are in history.jsonl only")
