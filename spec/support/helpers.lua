@@ -1,6 +1,7 @@
--- Shared helpers of the op specs (conv, norm, linalg, nn, reduce, sort): the plumbing around the
--- naive Lua references that those spec files used to carry as identical private copies.  The
--- references themselves stay in each spec, next to what they check.
+-- Shared helpers of the specs: the plumbing around the naive Lua references (conv, norm, linalg,
+-- nn, reduce, sort) and the shell runner (hdf5, safetensors, demo) that those spec files used to
+-- carry as identical private copies.  The references themselves stay in each spec, next to what
+-- they check.
 --
 -- Required the way gen_helpers.lua is:
 --   local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
@@ -8,11 +9,11 @@
 --   local SH = require "helpers"
 local sl = require "spinlock"
 
-local S = {}
+local SH = {}
 
 --- A deterministic LCG in [-1, 1) starting from `seed`: returns rnd() (each spec keeps its own
 --- seed, hence its own sequence of test data).
-function S.lcg(seed)
+function SH.lcg(seed)
   return function()
     seed = (seed * 1103515245 + 12345) % 2147483648
     return seed / 1073741824 - 1
@@ -20,7 +21,7 @@ function S.lcg(seed)
 end
 
 --- A `dtype` (default float32) tensor of `shape` whose i-th element in row-major order is f(i).
-function S.filled(shape, dtype, f)
+function SH.filled(shape, dtype, f)
   local t = sl.zeros(shape, dtype or "float32")
   local flat = t:view(t:numel())
   for i = 1, t:numel() do flat[i] = f(i) end
@@ -28,7 +29,7 @@ function S.filled(shape, dtype, f)
 end
 
 --- Row-major list of all multi-indices of shape (1-based).
-function S.indices(shape)
+function SH.indices(shape)
   local out, idx = {}, {}
   local nd = #shape
   for d = 1, nd do if shape[d] == 0 then return out end; idx[d] = 1 end
@@ -46,7 +47,7 @@ end
 
 --- Asserts that flat lists `expected` and `got` have the same length and differ by at most `tol`
 --- (absolute) everywhere; the message names `what`, the worst index and both values there.
-function S.assert_close(expected, got, tol, what)
+function SH.assert_close(expected, got, tol, what)
   -- busted's assert lives in the spec files' environment, not in _G; it is luassert's object
   local assert = require "luassert"
   assert.are.equal(#expected, #got, what .. ": element count")
@@ -59,4 +60,12 @@ function S.assert_close(expected, got, tol, what)
     what, worst, at, expected[at], got[at]))
 end
 
-return S
+--- Runs shell command `cmd` with stderr merged into stdout; returns the output and the exit code.
+function SH.shell(cmd)
+  local p = io.popen(cmd .. " 2>&1; echo \"EXIT=$?\"")
+  local out = p:read("*a")
+  p:close()
+  return (out:gsub("EXIT=%d+%s*$", "")), tonumber(out:match("EXIT=(%d+)%s*$"))
+end
+
+return SH
