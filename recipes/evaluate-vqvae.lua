@@ -27,6 +27,16 @@ return {
     if not datasets or #datasets == 0 then
       cli.user_error("the checkpoint does not record its training data; give --dataset FILE")
     end
+    if not opts.dataset then
+      -- the recorded paths are as given to train-vqvae (maybe relative to another folder)
+      for _, p in ipairs(datasets) do
+        local f = io.open(p, "rb")
+        if not f then
+          cli.user_error("the checkpoint was trained on %s, which is not found from here; give --dataset FILE", p)
+        end
+        f:close()
+      end
+    end
     local rows
     local trained_on = not opts.dataset
     if opts.dataset and tr.datasets and #tr.datasets == 1 and tr.datasets[1] == opts.dataset then trained_on = true end

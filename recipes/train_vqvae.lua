@@ -61,8 +61,11 @@ return {
       for i, v in ipairs(t) do s[i] = string.format("%.3f", v) end
       return table.concat(s, " / ")
     end
-    print(string.format("trained %d epochs in %.1f s%s", res.epochs_run, res.seconds,
-      res.stopped_early and " (early stop)" or ""))
+    local why = { finished = "all epochs", max_epochs = "max_epochs reached",
+                  early_stop = string.format("early stop: no val_rec improvement for %d epochs",
+                                             res.config.early_stopping_patience) }
+    print(string.format("trained %d of %d epochs in %.1f s (%s)", res.epochs_run, res.config.epochs, res.seconds,
+      why[res.stop_reason] or res.stop_reason))
     print(string.format("best validation reconstruction MSE %.5g at epoch %d", res.best, res.best_epoch))
     print("validation R² by level (tokens):          " .. lv(last.val_r2_tok))
     print("validation R² by level (category codes):  " .. lv(last.val_r2_cat))

@@ -80,17 +80,17 @@ describe("cluster (SciPy fixture)", function()
     local names = {}
     for j = 1, fx.X:size(2) do names[j] = (j <= 7 and "summary_spectral_" or "temporal_energy_") .. j end
     local res = categories.discover(fx.X, names, { linkage = "average", k_min = 2, k_max = fx.kmax, min_features = 1 })
+    -- min_features = 1 keeps every cluster, so each cut is scored by SciPy's partition's own
+    -- silhouette (singletons 0); the best wins, ties to the smaller k
     local best, bk = -math.huge, nil
     local sils = fx.sil_average
     for r = 1, sils:size(1) do
       local k = r + 1
-      local sizes = {}
-      for _, v in ipairs(fx.labels_average[r]:totable()) do sizes[v] = (sizes[v] or 0) + 1 end
-      local s = sils[r]
-      for _, c in pairs(sizes) do if c < 2 then s = -1 end end
-      if s > best then best, bk = s, k end
+      if sils[r] > best then best, bk = sils[r], k end
+      assert.is_true(math.abs(res.scores[k] - sils[r]) < 1e-12, "score at k = " .. k)
     end
     assert.are.equal(bk, res.k)
+    assert.are.equal(bk, res.cut_k)
     assert.are.equal(bk, #res.categories)
     local all = {}
     for c, cat in ipairs(res.categories) do
@@ -109,6 +109,42 @@ describe("cluster (SciPy fixture)", function()
     -- deterministic
     local again = categories.discover(fx.X, names, { linkage = "average", k_min = 2, k_max = fx.kmax, min_features = 1 })
     assert.are.same(res.labels:totable(), again.labels:totable())
+  end)
+
+  it("an outlier column does not hide the true groups (k is judged on the merged partition)", function()
+    -- four groups of correlated columns (sizes 6, 5, 4, 4) and one independent column: every cut
+    -- that separates the groups leaves the outlier as a singleton (the reference scored all of
+    -- them -1 and fell back to k_min); after it joins its nearest group the four groups win
+    local g = sl.Generator { seed = 77 }
+    local N, sizes = 400, { 6, 5, 4, 4 }
+    local cols, group_of = {}, {}
+    local outlier_at = 9                         -- in the middle, so the order is not trivial
+    local X = sl.zeros(N, 20)
+    local j = 0
+    for gi, sz in ipairs(sizes) do
+      local base = g:normal({ N })
+      for _ = 1, sz do
+        j = j + 1
+        if j == outlier_at then j = j + 1 end
+        X:select(2, j):copy(base + g:normal({ N }) * 0.6)
+        group_of[j] = gi
+      end
+    end
+    X:select(2, outlier_at):copy(g:normal({ N }))
+    for _, link in ipairs { "average", "ward" } do
+      local res = categories.discover(X, nil, { linkage = link, k_min = 2, k_max = 10, min_features = 3 })
+      assert.are.equal(4, res.k, link)
+      assert.are.equal(5, res.cut_k, link)        -- the four groups plus the outlier's singleton
+      assert.is_true(res.silhouette > 0.3, link .. " silhouette " .. res.silhouette)
+      for _, cat in ipairs(res.categories) do
+        local gset = {}
+        for _, c in ipairs(cat.columns) do if c ~= outlier_at then gset[group_of[c]] = true end end
+        local n = 0
+        for _ in pairs(gset) do n = n + 1 end
+        assert.are.equal(1, n, link .. ": a category mixes true groups")
+      end
+      assert.is_true(res.labels[outlier_at] >= 1)
+    end
   end)
 
   it("small clusters join the nearest kept category", function()

@@ -73,8 +73,32 @@ describe("spinlock.progress", function()
     for _ = 1, 100 do clock.t = clock.t + 0.01; bar:update() end
     bar:finish()
     local _, lines = out:text():gsub("\n", "")
-    assert.are.equal(12, lines)    -- 0%, 10%, ..., 100% and the final line
+    assert.are.equal(11, lines)    -- 0%, 10%, ..., 100%; finish() does not repeat the 100% line
     assert.falsy(out:text():find("\r", 1, true))
+  end)
+
+  it("prints the final line once when not on a terminal (set(total) then finish)", function()
+    local clock, out = fake_clock(), fake_stream()
+    local bar = progress.new { total = 3, label = "train", stream = out, clock = clock.fn, tty = false }
+    for e = 1, 3 do clock.t = clock.t + 1; bar:set(e) end
+    clock.t = clock.t + 1
+    bar:finish()
+    bar:finish()
+    local _, finals = out:text():gsub("3/3 100%%", "")
+    assert.are.equal(1, finals, out:text())
+    assert.are.equal("\n", out:text():sub(-1))
+    -- finish() after an unlogged change still prints it: a count below the last 10% step ...
+    clock, out = fake_clock(), fake_stream()
+    bar = progress.new { total = 100, stream = out, clock = clock.fn, tty = false }
+    bar:set(50); bar:set(51)
+    bar:finish()
+    assert.truthy(out:text():find("51/100", 1, true), out:text())
+    -- ... or a new label at the same count
+    clock, out = fake_clock(), fake_stream()
+    bar = progress.new { total = 2, label = "a", stream = out, clock = clock.fn, tty = false }
+    bar:set(2); bar.label = "b"
+    bar:finish()
+    assert.truthy(out:text():find("\nb  ", 1, true), out:text())
   end)
 
   it("handles an unknown total", function()

@@ -111,6 +111,32 @@ describe("train-vqvae loop", function()
     assert.are.equal(4, #lines_of(d .. "/history.jsonl"))
   end)
 
+  it("says why it stopped: all epochs run vs early stop", function()
+    -- a huge min_delta: only epoch 1 counts as an improvement
+    local cfg = {}
+    for k, v in pairs(CFG) do cfg[k] = v end
+    cfg.epochs, cfg.early_stopping_patience, cfg.early_stopping_min_delta = 4, 3, 1e9
+    local lines = {}
+    local function logf(s) lines[#lines + 1] = s end
+    -- patience runs out exactly at the last configured epoch: that is not an early stop
+    local r = train.run { X = X, names = names, categories = cats, config = cfg, quiet = true, log = logf, progress = false }
+    assert.are.equal(4, r.epochs_run)
+    assert.is_false(r.stopped_early)
+    assert.are.equal("finished", r.stop_reason)
+    local text = table.concat(lines, "\n")
+    assert.matches("finished all 4 epochs %(best val_rec [%d.e+-]+ at epoch 1%)", text)
+    assert.is_nil(text:find("early stop", 1, true), text)
+    -- with more epochs configured it stops early, at epoch 1 + patience, and says so
+    cfg.epochs, lines = 10, {}
+    r = train.run { X = X, names = names, categories = cats, config = cfg, quiet = true, log = logf, progress = false }
+    assert.are.equal(4, r.epochs_run)
+    assert.is_true(r.stopped_early)
+    assert.are.equal("early_stop", r.stop_reason)
+    text = table.concat(lines, "\n")
+    assert.matches("early stop at epoch 4 of 10: no improvement of val_rec by 1e%+09 for 3 epochs", text)
+    assert.is_nil(text:find("finished all", 1, true), text)
+  end)
+
   it("Ctrl-C (SIGINT) stops after the current batch and writes last.* for --resume", function()
     if not sl.signals_install then pending("no signal support in this build"); return end
     local ffi = require "ffi"
@@ -239,9 +265,11 @@ describe("tokenize and evaluate-vqvae on a dataset file", function()
     local o, code = run(string.format("%s train-vqvae --dataset %s --config %s --output %s/cli --quiet", exe, ds, cfgfile, d))
     assert.are.equal(0, code, o)
     assert.matches("validation R² by level", o)
-    o, code = run(string.format("%s evaluate-vqvae --checkpoint %s/cli/best_model", exe, d))
+    -- the guide's Workflow 1 form: best_model.pt is an alias, and without --dataset the
+    -- checkpoint's recorded training data is scored (its validation rows)
+    o, code = run(string.format("%s evaluate-vqvae --checkpoint %s/cli/best_model.pt", exe, d))
     assert.are.equal(0, code, o)
-    assert.matches("rows: validation", o)
+    assert.truthy(o:find("data " .. ds .. "; rows: validation", 1, true), o)
     assert.matches("ic_type", o)
     assert.is_true(exists(d .. "/cli/evaluation/evaluation.json"))
     o, code = run(string.format("%s tokenize --checkpoint %s/cli --dataset %s --output %s/t.h5", exe, d, ds, d))
@@ -250,6 +278,40 @@ describe("tokenize and evaluate-vqvae on a dataset file", function()
     o, code = run(string.format("%s train-vqvae --config %s", exe, cfgfile))
     assert.are.equal(1, code, o)
     assert.matches("give the features to train on", o)
+  end)
+
+  it("--datasets: matching schemas train on the concatenation, differing ones are a clear error", function()
+    local ds2 = d .. "/second.h5"
+    write_dataset(ds2, 100)
+    local c2 = {}
+    for k, v in pairs(cfg) do c2[k] = v end
+    c2.epochs = 1
+    local r2 = train.run { datasets = { ds, ds2 }, config = c2, quiet = true }
+    assert.are.equal(300, r2.data.N)
+    assert.are.same({ ds, ds2 }, r2.model.transform.datasets)
+    assert.are.equal(300, #r2.data.tr_rows + #r2.data.va_rows)
+    -- a file whose summary family is wider
+    local bad = d .. "/wide.h5"
+    local h5 = require "spinlock.h5"
+    local f = h5.open(bad, "w")
+    f:create_dataset("features/architecture", { shape = { 50, 5 } })
+    f:write("features/architecture", sl.ones(50, 5))
+    f:create_dataset("features/summary", { shape = { 50, 12 } })
+    f:write("features/summary", sl.ones(50, 12))
+    f:close()
+    local ok, err = pcall(train.run, { datasets = { ds, bad }, config = c2, quiet = true })
+    assert.is_false(ok)
+    err = tostring(err)
+    assert.truthy(err:find("feature schemas of " .. ds .. " and " .. bad .. " differ", 1, true), err)
+    assert.truthy(err:find("features/summary gives 10 columns in " .. ds .. " but 12 in " .. bad, 1, true), err)
+    -- through the binary: a user error (exit 1, no traceback) naming both files
+    local exe = require("spinlock.paths").exe
+    local p = io.popen(string.format("%s train-vqvae --datasets %s %s --output %s/bad --quiet 2>&1; echo \"EXIT=$?\"",
+      exe, ds, bad, d))
+    local o = p:read("*a"); p:close()
+    assert.matches("EXIT=1", o)
+    assert.truthy(o:find("features/summary gives 10 columns in " .. ds .. " but 12 in " .. bad, 1, true), o)
+    assert.is_nil(o:find("traceback", 1, true), o)
   end)
 
   it("evaluate reports R² per level, utilisation, purity and topography", function()

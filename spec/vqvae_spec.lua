@@ -151,6 +151,37 @@ describe("vqvae model", function()
     assert.are.equal(base, vqvae.resolve(base .. ".json"))
   end)
 
+  it("a .pt / .pth path is an alias of the base name (the guide's best_model.pt)", function()
+    local m = vqvae.build(SMALL, CATS)
+    local dir = os.tmpname()
+    os.remove(dir)
+    assert(os.execute("mkdir -p '" .. dir .. "'"))
+    local base = dir .. "/best_model"
+    for _, e in ipairs { ".json", ".safetensors", ".pt" } do tmpfiles[#tmpfiles + 1] = base .. e end
+    m:save(base .. ".pt", { epoch = 1 })             -- save strips it too: best_model.{safetensors,json}
+    assert.is_truthy(io.open(base .. ".safetensors", "rb"))
+    assert.are.equal(base, vqvae.resolve(base .. ".pt"))
+    assert.are.equal(base, vqvae.resolve(base .. ".pth"))
+    assert.are.equal(base, vqvae.resolve(dir))
+    local m2 = vqvae.load(base .. ".pt")
+    assert.are.equal(base, m2.checkpoint_path)
+    local x = data(20)
+    assert.are.same((m:get_tokens(x, { prepared = true })):totable(), (m2:get_tokens(x, { prepared = true })):totable())
+    -- a missing .pt names the files it looked for
+    local ok, err = pcall(vqvae.load, dir .. "/other.pt")
+    assert.is_false(ok)
+    assert.matches("no checkpoint at '.*other%.pt'", tostring(err))
+    assert.matches("other%.safetensors and .*other%.json", tostring(err))
+    -- a real .pt file without our files is refused with a clear message, not parsed
+    os.remove(base .. ".json")
+    local f = assert(io.open(base .. ".pt", "wb")); f:write("PK\3\4 torch"); f:close()
+    ok, err = pcall(vqvae.load, base .. ".pt")
+    assert.is_false(ok)
+    assert.matches("not a spinlock checkpoint %(a PyTorch file%?%)", tostring(err))
+    for _, e in ipairs { ".json", ".safetensors", ".pt" } do os.remove(base .. e) end
+    os.remove(dir)
+  end)
+
   it("stand-alone standardisation transform is applied to raw rows", function()
     local x = data(40)
     local D = x:size(2)

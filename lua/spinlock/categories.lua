@@ -2,26 +2,30 @@
 --
 --   local categories = require "spinlock.categories"
 --   local cat = categories.discover(X, names, {linkage = "ward", k_min = 2, k_max = 25})
---   cat.k, cat.scores[k], cat.labels (int64 [D], category per column, 1-based),
+--   cat.k (categories), cat.cut_k, cat.scores[cut k], cat.labels (int64 [D], category per column, 1-based),
 --   cat.categories = { {name = "summary_spectral", columns = {3, 7, ...}, names = {...}}, ... },
 --   cat.map = { [feature name] = category index }
 --
 -- Columns are the points; distance d_ij = 1 - |r_ij| over the (cleaned) rows.  One tree is built
--- (Ward as in the reference, or average/complete/single) and cut at every k in [k_min, k_max];
--- the k with the best mean silhouette wins (ties → smaller k; a cut with a cluster smaller than
--- `min_size` scores -1, like the reference; if every cut scores -1, k = k_min).  Clusters with
--- fewer than `min_features` columns are not dropped (spec §9.9): each of their columns joins the
--- kept category with the smallest mean distance to it (ties → lower category).  Categories are
--- ordered by their smallest column index; that order is the token layout and is stored.
+-- (Ward as in the reference, or average/complete/single) and cut at every k in [k_min, k_max].
+-- Clusters with fewer than `min_features` columns are not dropped (spec §9.9): each of their
+-- columns joins the kept cluster with the smallest mean distance to it (ties → lower cluster).
+-- Each cut is scored by the mean silhouette (singletons score 0, Rousseeuw's convention) of that
+-- merged partition — the one that is actually used — and the best cut wins (ties → smaller k; if
+-- no cut leaves two categories, the cut at k_min is used).  The reference scored the raw cut and
+-- gave -1 to any cut with a singleton, so one outlier column forced k = k_min on real data.
+-- Categories are ordered by their smallest column index; that order is the token layout.
+-- result.k is the number of categories, result.cut_k the tree cut that produced them.
 -- Everything is deterministic; when N > max_samples the rows are subsampled once with the
 -- given generator (or seed) and the same rows serve the choice of k and the final tree.
 local sl = require "spinlock"
 local C = sl._cluster
 
 local categories = {}
+local used_partition
 
 local DEFAULTS = {
-  linkage = "ward", k_min = 2, k_max = 25, min_size = 2, min_features = 3,
+  linkage = "ward", k_min = 2, k_max = 25, min_features = 3,
   max_samples = 50000, seed = 0,
 }
 
@@ -68,6 +72,41 @@ local function row_subsample(X, o)
   return C.select_columns(X:t(), keep):t()
 end
 
+-- The partition a cut leads to: clusters with at least min_features columns are kept; each
+-- column of a smaller cluster joins the kept cluster with the smallest mean distance to it
+-- (measured to the kept clusters as cut, so the order of the orphans does not matter; ties →
+-- lower cluster).  If no cluster is big enough, all are kept.  Returns a list of column lists,
+-- ordered by smallest member.
+used_partition = function(lab, dd, min_features)
+  local members = {}
+  for j = 1, #lab do
+    members[lab[j]] = members[lab[j]] or {}
+    table.insert(members[lab[j]], j)
+  end
+  local kept, orphans = {}, {}
+  for c = 1, #members do
+    if #members[c] >= min_features then kept[#kept + 1] = members[c]
+    else for _, j in ipairs(members[c]) do orphans[#orphans + 1] = j end end
+  end
+  -- every cluster is small: keep them all rather than fail (spec §2.4 raised an error here)
+  if #kept == 0 then return members end
+  local joins = {}
+  for _, j in ipairs(orphans) do
+    local best, bestd, row = 1, math.huge, dd[j]
+    for c, cols in ipairs(kept) do
+      local s = 0
+      for _, i in ipairs(cols) do s = s + row[i] end
+      s = s / #cols
+      if s < bestd then best, bestd = c, s end
+    end
+    joins[#joins + 1] = { j, best }
+  end
+  for _, jb in ipairs(joins) do table.insert(kept[jb[2]], jb[1]) end
+  for _, cols in ipairs(kept) do table.sort(cols) end
+  table.sort(kept, function(a, b) return a[1] < b[1] end)
+  return kept
+end
+
 -- discover(X [N, D], names (table of D strings, optional), opts) → result table (see top).
 function categories.discover(X, names, opts)
   local o = opts_with_defaults(opts)
@@ -88,45 +127,28 @@ function categories.discover(X, names, opts)
     error(string.format("categories.discover: k range [%d, %d] is empty for %d columns", o.k_min, o.k_max, D), 2)
   end
   local dist = C.corr_distance(row_subsample(X, o))
-  local Z = C.linkage(dist, o.linkage)
-  local scores, best_k, best_s = {}, nil, -math.huge
-  for k = k_min, k_max do
-    local lab = C.cut(Z, k)
-    local sizes = sl.bincount(lab):narrow(1, 2, lab:max())
-    local s
-    if sizes:min() < o.min_size or lab:max() < 2 then s = -1 else s = C.silhouette(dist, lab) end
-    scores[k] = s
-    if s > best_s then best_k, best_s = k, s end
-  end
-  if best_s == -1 then best_k = k_min end
-  local lab = C.cut(Z, best_k):totable()
-  -- members per cluster (labels are numbered by smallest member, so this order is canonical)
-  local members = {}
-  for j = 1, D do
-    members[lab[j]] = members[lab[j]] or {}
-    table.insert(members[lab[j]], j)
-  end
-  local kept, orphans = {}, {}
-  for c = 1, #members do
-    if #members[c] >= o.min_features then kept[#kept + 1] = members[c]
-    else for _, j in ipairs(members[c]) do orphans[#orphans + 1] = j end end
-  end
-  if #kept == 0 then
-    -- every cluster is small: keep them all rather than fail (spec §2.4 raised an error here)
-    kept, orphans = members, {}
-  end
   local dd = dist:totable()
-  for _, j in ipairs(orphans) do
-    local best, bestd = 1, math.huge
-    for c, cols in ipairs(kept) do
-      local s = 0
-      for _, i in ipairs(cols) do s = s + dd[j][i] end
-      s = s / #cols
-      if s < bestd then best, bestd = c, s end
+  local Z = C.linkage(dist, o.linkage)
+  -- Each cut is scored by the silhouette of the partition it leads to (small clusters merged),
+  -- so the choice of k judges the categories that are actually used.
+  local scores, best_k, best_s, best_kept = {}, nil, -math.huge, nil
+  for k = k_min, k_max do
+    local kept = used_partition(C.cut(Z, k):totable(), dd, o.min_features)
+    local s = -1
+    if #kept >= 2 then
+      local lab = sl.zeros({ D }, "int64")
+      for c, cols in ipairs(kept) do for _, j in ipairs(cols) do lab[j] = c end end
+      s = C.silhouette(dist, lab)
     end
-    table.insert(kept[best], j)
+    scores[k] = s
+    if s > best_s then best_k, best_s, best_kept = k, s, kept end
   end
-  local result = { k = best_k, silhouette = best_s, scores = scores, linkage = o.linkage,
+  if best_s == -1 then
+    best_k = k_min
+    best_kept = used_partition(C.cut(Z, k_min):totable(), dd, o.min_features)
+  end
+  local kept = best_kept
+  local result = { k = #kept, cut_k = best_k, silhouette = best_s, scores = scores, linkage = o.linkage,
                    categories = {}, map = {}, names = names }
   local labels = sl.zeros({ D }, "int64")
   local used = {}

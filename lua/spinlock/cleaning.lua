@@ -94,6 +94,42 @@ function cleaning.pool_family(fam, data, raw_names)
   end
 end
 
+-- "architecture 5, summary 10" — a file's families and their pooled widths.
+local function schema_str(fl)
+  local parts = {}
+  for _, f in ipairs(fl) do parts[#parts + 1] = f.name .. " " .. f.count end
+  return #parts > 0 and table.concat(parts, ", ") or "none"
+end
+
+-- Rows of several files can only be stacked when they give the same columns.  The error (a user
+-- error: it is about the data, not a bug) names both files, the first difference — a missing
+-- family, a family of another width, or a column of another name — and both schemas.
+local function check_same_schema(p1, fl1, names1, p2, fl2, names2)
+  local function fail(what)
+    sl.user_error("cleaning.load: the feature schemas of %s and %s differ: %s (%s: %s; %s: %s)",
+      p1, p2, what, p1, schema_str(fl1), p2, schema_str(fl2))
+  end
+  local by1, by2 = {}, {}
+  for _, f in ipairs(fl1) do by1[f.name] = f end
+  for _, f in ipairs(fl2) do by2[f.name] = f end
+  for _, f in ipairs(fl1) do
+    if not by2[f.name] then fail(("%s has no features/%s"):format(p2, f.name)) end
+  end
+  for _, f in ipairs(fl2) do
+    if not by1[f.name] then fail(("%s has no features/%s"):format(p1, f.name)) end
+  end
+  for _, f in ipairs(fl1) do
+    if by2[f.name].count ~= f.count then
+      fail(("features/%s gives %d columns in %s but %d in %s"):format(f.name, f.count, p1, by2[f.name].count, p2))
+    end
+  end
+  for j = 1, #names1 do
+    if names1[j] ~= names2[j] then
+      fail(("column %d is '%s' in %s but '%s' in %s"):format(j, names2[j], p2, names1[j], p1))
+    end
+  end
+end
+
 -- load(paths, opts) → X float32 [N, D], names {D}, layout
 --   paths: a file name or a list (rows are stacked in order; every file must give the same
 --   columns).  opts.families: list (default all four, in the order architecture, initial,
@@ -139,14 +175,7 @@ function cleaning.load(paths, opts)
     if not names then
       names, layout.families = fnames, fl
     else
-      if #fnames ~= #names then
-        error(("cleaning.load: %s gives %d columns but %s gave %d"):format(path, #fnames, paths[1], #names), 2)
-      end
-      for j = 1, #names do
-        if names[j] ~= fnames[j] then
-          error(("cleaning.load: column %d is '%s' in %s but '%s' in %s"):format(j, fnames[j], path, names[j], paths[1]), 2)
-        end
-      end
+      check_same_schema(paths[1], layout.families, names, path, fl, fnames)
     end
     blocks_per_file[fi] = blocks
     layout.files[fi] = { path = path, first_row = total_rows + 1, rows = rows }

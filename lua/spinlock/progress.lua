@@ -114,7 +114,10 @@ function Bar:_draw(force)
   else
     local step = (self.total and self.total > 0) and math.floor(10 * self.done / self.total) or -1
     if not force and step <= self.last_step and now - self.last_draw < self.log_every then return end
+    -- finish() right after the line for the same count (set(total) at 100%) adds nothing
+    if force and self.logged_done == self.done and self.logged_label == self.label then return end
     self.last_step = math.max(step, self.last_step)
+    self.logged_done, self.logged_label = self.done, self.label
     self.stream:write(self:text(), "\n")
   end
   self.stream:flush()
@@ -133,7 +136,9 @@ function Bar:set(done)
   self:_draw(false)
 end
 
---- Draws the final line (ending it with a newline on a terminal).  Idempotent.
+--- Draws the final line (ending it with a newline on a terminal).  Idempotent.  In a log (not a
+--- terminal) the final line is skipped when the last logged line already shows the same count
+--- and label, so a loop that ends with set(total) does not print its 100% line twice.
 function Bar:finish()
   if self.finished then return end
   self.finished = true

@@ -201,8 +201,14 @@ local function unpack_tree(v, tensors)
 end
 M._pack, M._unpack = pack, unpack_tree
 
+-- The base name of a checkpoint path.  ".pt" / ".pth" are aliases of the base name: the
+-- reference (and the user's guide) name checkpoints best_model.pt, ours are best_model.{safetensors,json}.
 local function strip_ext(path)
-  return (path:gsub("%.safetensors$", ""):gsub("%.json$", ""))
+  for _, ext in ipairs { "%.safetensors$", "%.json$", "%.pt$", "%.pth$" } do
+    local b, n = path:gsub(ext, "")
+    if n > 0 then return b end
+  end
+  return path
 end
 
 -- save(base [, extra]) writes base.safetensors (every tensor) and base.json (everything else:
@@ -241,10 +247,15 @@ local function exists(p)
   return false
 end
 
--- Resolves a checkpoint argument: base path, .safetensors, .json, or a directory (best_model).
+-- Resolves a checkpoint argument: base path, .safetensors, .json, .pt/.pth (alias of the base
+-- name), or a directory (best_model, else final_model).
 function M.resolve(path)
   local base = strip_ext(path)
   if exists(base .. ".json") and exists(base .. ".safetensors") then return base end
+  if path ~= base and path:match("%.pth?$") and exists(path) then
+    sl.user_error("vqvae: %s is not a spinlock checkpoint (a PyTorch file?); spinlock reads %s.safetensors + %s.json",
+      path, base, base)
+  end
   for _, name in ipairs { "best_model", "final_model" } do
     local b = path:gsub("/+$", "") .. "/" .. name
     if exists(b .. ".json") then return b end

@@ -475,14 +475,29 @@ function M.run(opts)
       log(string.format("\ninterrupted after epoch %d: saved %s/last.*", e, tostring(out)))
       break
     end
-    if since_best >= cfg.early_stopping_patience then
+    -- Patience running out on the last configured epoch is not an early stop: every epoch ran.
+    if since_best >= cfg.early_stopping_patience and e < cfg.epochs then
       stopped_early = true
-      log(string.format("\nearly stop at epoch %d: no improvement of val_rec by %g for %d epochs (best %.5g at epoch %d)",
-        e, cfg.early_stopping_min_delta, since_best, best, best_epoch))
       break
     end
   end
   bar:finish()
+  local best_txt = best_epoch > 0 and string.format("best val_rec %.5g at epoch %d", best, best_epoch) or "no validation"
+  local stop_reason
+  if interrupted then
+    stop_reason = "interrupted"
+  elseif stopped_early then
+    stop_reason = "early_stop"
+    log(string.format("early stop at epoch %d of %d: no improvement of val_rec by %g for %d epochs (%s)",
+      epoch, cfg.epochs, cfg.early_stopping_min_delta, since_best, best_txt))
+  elseif epoch >= cfg.epochs then
+    stop_reason = "finished"
+    log(string.format("finished all %d epochs (%s)", cfg.epochs, best_txt))
+  else
+    stop_reason = "max_epochs"
+    log(string.format("stopped after epoch %d of %d (max_epochs of this call; resume from last.*) (%s)",
+      epoch, cfg.epochs, best_txt))
+  end
   if installed and sl.signals_uninstall then sl.signals_uninstall() end
   if hist_file then hist_file:close() end
   local curves
@@ -499,7 +514,7 @@ function M.run(opts)
     end
   end
   local res = { model = model, history = history, best = best, best_epoch = best_epoch, epochs_run = epoch,
-                interrupted = interrupted, stopped_early = stopped_early, output = out, curves = curves,
+                interrupted = interrupted, stopped_early = stopped_early, stop_reason = stop_reason, output = out, curves = curves,
                 seconds = sl.wall_time() - t_start, config = cfg, data = data }
   return res
 end
