@@ -15,16 +15,7 @@
 local sl = require "spinlock"
 local ffi = require "ffi"
 
--- Wall clock: sl.wall_time (CLI module) when present, else clock_gettime through the FFI.
-local now = sl.wall_time
-if not now then
-  pcall(ffi.cdef, "typedef struct { long tv_sec; long tv_nsec; } sl_conv_bench_ts; int clock_gettime(int, sl_conv_bench_ts *);")
-  local ts = ffi.new("sl_conv_bench_ts")
-  now = function()
-    ffi.C.clock_gettime(1, ts)   -- CLOCK_MONOTONIC
-    return tonumber(ts.tv_sec) + tonumber(ts.tv_nsec) * 1e-9
-  end
-end
+local now = sl.wall_time   -- monotonic wall clock (engine/lua/l_sys.c)
 
 local quick = arg and arg[1] == "quick"
 

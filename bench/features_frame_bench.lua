@@ -8,17 +8,7 @@ local G, C = 128, 3
 local g = sl.Generator { seed = 1 }
 local traj = g:normal({ 1, nframes, C, G, G }, 0, 1)
 
-local function clock() return os.clock() end   -- CPU time of the process
-local function wall()
-  local ok, ffi = pcall(require, "ffi")
-  if ok then
-    pcall(ffi.cdef, "typedef struct { long tv_sec; long tv_nsec; } sl_bench_ts; int clock_gettime(int, sl_bench_ts *);")
-    local ts = ffi.new("sl_bench_ts")
-    ffi.C.clock_gettime(1, ts)
-    return tonumber(ts.tv_sec) + tonumber(ts.tv_nsec) * 1e-9
-  end
-  return clock()
-end
+local wall = sl.wall_time   -- monotonic wall clock (engine/lua/l_sys.c)
 
 local function run(label, cfg)
   frame.compute(traj:narrow(2, 1, 2), cfg)          -- warm-up: FFT plans, page faults

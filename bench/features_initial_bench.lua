@@ -5,16 +5,7 @@ local sl = require "spinlock"
 local n = tonumber(arg and arg[1]) or 16
 local g = sl.Generator { seed = 1 }
 
-local function wall()
-  local ok, ffi = pcall(require, "ffi")
-  if ok then
-    pcall(ffi.cdef, "typedef struct { long tv_sec; long tv_nsec; } sl_bench_ts; int clock_gettime(int, sl_bench_ts *);")
-    local ts = ffi.new("sl_bench_ts")
-    ffi.C.clock_gettime(1, ts)
-    return tonumber(ts.tv_sec) + tonumber(ts.tv_nsec) * 1e-9
-  end
-  return os.clock()
-end
+local wall = sl.wall_time   -- monotonic wall clock (engine/lua/l_sys.c)
 
 for _, G in ipairs { 32, 64, 128 } do
   local ic = g:normal({ n, 3, G, G }, 0, 1)

@@ -8,16 +8,7 @@ local traj = require "spinlock.features.trajectory"
 local T = tonumber(arg and arg[1]) or 50
 local M, C = 3, 3
 
-local function wall()
-  local ok, ffi = pcall(require, "ffi")
-  if ok then
-    pcall(ffi.cdef, "typedef struct { long tv_sec; long tv_nsec; } sl_bench_ts; int clock_gettime(int, sl_bench_ts *);")
-    local ts = ffi.new("sl_bench_ts")
-    ffi.C.clock_gettime(1, ts)
-    return tonumber(ts.tv_sec) + tonumber(ts.tv_nsec) * 1e-9
-  end
-  return os.clock()
-end
+local wall = sl.wall_time   -- monotonic wall clock (engine/lua/l_sys.c)
 
 local function only(c)   -- kernel config with one category (c = nil: none)
   local k = { temporal = false, causality = false, invariant_drift = false, nonlinear = false }

@@ -6,17 +6,8 @@
 local sl = require "spinlock"
 local nn = require "spinlock.nn"
 local optim = require "spinlock.optim"
-local ffi = require "ffi"
 
-ffi.cdef [[
-  typedef struct { long tv_sec; long tv_nsec; } sl_nnbench_timespec;
-  int clock_gettime(int clk, sl_nnbench_timespec *ts);
-]]
-local ts = ffi.new("sl_nnbench_timespec")
-local function now()
-  ffi.C.clock_gettime(1, ts)   -- CLOCK_MONOTONIC
-  return tonumber(ts.tv_sec) + tonumber(ts.tv_nsec) * 1e-9
-end
+local now = sl.wall_time   -- monotonic wall clock (engine/lua/l_sys.c)
 
 local quick = arg and arg[1] == "quick"
 local B, reps = 256, quick and 10 or 50

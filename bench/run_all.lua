@@ -1,7 +1,7 @@
 -- `make bench`: runs every bench/*_bench.lua in name order, each in its own process (the same
 -- spinlock binary, `spinlock run FILE args…`), so benches cannot disturb each other: FFI
--- declarations are global to a Lua state (two benches declaring clock_gettime with their own
--- struct types broke each other in one state), and memory/thread state starts fresh.  A failing
+-- declarations are global to a Lua state, and allocator, thread-pool and FFT-plan state start
+-- fresh for every measurement.  A failing
 -- bench is reported and the others still run; the exit status is 1 if any failed.
 -- Extra arguments are passed to every bench.
 local dir = (arg and arg[0] or "bench/run_all.lua"):match("^(.*)/[^/]*$") or "."

@@ -3,12 +3,11 @@
 -- strided inputs, 1x1 kernels, kernels larger than the grid, workspace reuse (including weights
 -- changed in place between calls), writing into `out`, and argument errors.
 local sl = require "spinlock"
+local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+package.path = here .. "support/?.lua;" .. package.path
+local SH = require "helpers"
 
-local seed = 4242
-local function rnd()
-  seed = (seed * 1103515245 + 12345) % 2147483648
-  return seed / 1073741824 - 1
-end
+local rnd = SH.lcg(4242)
 
 local function rand(shape)
   local n, v = 1, {}
@@ -53,16 +52,7 @@ local function ref_conv(x, w, bias, circular)
   return out
 end
 
-local function assert_close(expected, got, tol, what)
-  assert.are.equal(#expected, #got, what .. ": element count")
-  local worst, at = 0, 1
-  for i = 1, #expected do
-    local d = math.abs(expected[i] - got[i])
-    if d > worst then worst, at = d, i end
-  end
-  assert(worst <= tol, string.format("%s: max abs diff %.3g at %d (expected %g, got %g)",
-    what, worst, at, expected[at], got[at]))
-end
+local assert_close = SH.assert_close   -- flat lists, max abs diff <= tol
 
 local ALGOS = { "direct", "im2col", "fft", "fftrow", "auto" }
 

@@ -2,12 +2,10 @@
 -- run end to end through the binary on a small operator count.
 local paths = require "spinlock.paths"
 
-local function run(cmd)
-  local p = io.popen(cmd .. " 2>&1; echo \"EXIT=$?\"")
-  local out = p:read("*a")
-  p:close()
-  return (out:gsub("EXIT=%d+%s*$", "")), tonumber(out:match("EXIT=(%d+)%s*$"))
-end
+local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+package.path = here .. "support/?.lua;" .. package.path
+local SH = require "helpers"
+local run = SH.shell   -- shell command → output, exit code
 
 describe("spinlock demo", function()
   it("generates a dataset, trains the tokenizer and prints one token per level per operator", function()

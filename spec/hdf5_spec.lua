@@ -4,6 +4,8 @@
 -- independent reader for the compatibility spec.
 local sl = require "spinlock"
 local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+package.path = here .. "support/?.lua;" .. package.path
+local SH = require "helpers"
 
 local tmpfiles = {}
 local function tmp(suffix)
@@ -20,14 +22,7 @@ local function err_of(fn, ...)
   return tostring(err)
 end
 
--- shell command → output, exit code
-local function run(cmd)
-  local p = io.popen(cmd .. " 2>&1; echo \"EXIT=$?\"")
-  local out = p:read("*a")
-  p:close()
-  local code = tonumber(out:match("EXIT=(%d+)%s*$"))
-  return out:gsub("EXIT=%d+%s*$", ""), code
-end
+local run = SH.shell   -- shell command → output, exit code
 
 local function have_h5py()
   local _, code = run("/usr/bin/python3 -c 'import h5py, numpy'")

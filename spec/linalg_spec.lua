@@ -2,12 +2,11 @@
 -- and transposed operands (passed to BLAS without copies) and operands BLAS cannot read as they
 -- are (copied), dtype promotion, error messages.
 local sl = require "spinlock"
+local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+package.path = here .. "support/?.lua;" .. package.path
+local SH = require "helpers"
 
-local seed = 12345
-local function rnd()  -- small deterministic LCG in [-1, 1)
-  seed = (seed * 1103515245 + 12345) % 2147483648
-  return seed / 1073741824 - 1
-end
+local rnd = SH.lcg(12345)   -- small deterministic LCG in [-1, 1)
 
 local function prod(s) local p = 1 for _, v in ipairs(s) do p = p * v end return p end
 

@@ -5,23 +5,11 @@
 -- and error messages.
 local sl = require "spinlock"
 local nn = require "spinlock.nn"
+local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+package.path = here .. "support/?.lua;" .. package.path
+local SH = require "helpers"
 
--- Row-major list of all multi-indices of shape (1-based).
-local function indices(shape)
-  local out, idx = {}, {}
-  local nd = #shape
-  for d = 1, nd do if shape[d] == 0 then return out end; idx[d] = 1 end
-  while true do
-    out[#out + 1] = { unpack(idx) }
-    local d = nd
-    while d >= 1 do
-      idx[d] = idx[d] + 1
-      if idx[d] <= shape[d] then break end
-      idx[d] = 1; d = d - 1
-    end
-    if d < 1 then return out end
-  end
-end
+local indices = SH.indices   -- row-major multi-indices of a shape (1-based)
 
 local function dot(a, b)
   local s = 0

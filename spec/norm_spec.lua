@@ -1,12 +1,11 @@
 -- instance / group / layer norm and dropout against naive Lua references (biased variance like
 -- torch), fused activations, in-place output, strided inputs and argument errors.
 local sl = require "spinlock"
+local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+package.path = here .. "support/?.lua;" .. package.path
+local SH = require "helpers"
 
-local seed = 777
-local function rnd()
-  seed = (seed * 1103515245 + 12345) % 2147483648
-  return seed / 1073741824 - 1
-end
+local rnd = SH.lcg(777)
 
 local function rand(shape, scale, shift)
   local n, v = 1, {}
@@ -15,16 +14,7 @@ local function rand(shape, scale, shift)
   return sl.tensor(v):view(shape)
 end
 
-local function assert_close(expected, got, tol, what)
-  assert.are.equal(#expected, #got, what .. ": element count")
-  local worst, at = 0, 1
-  for i = 1, #expected do
-    local d = math.abs(expected[i] - got[i])
-    if d > worst then worst, at = d, i end
-  end
-  assert(worst <= tol, string.format("%s: max abs diff %.3g at %d (expected %g, got %g)",
-    what, worst, at, expected[at], got[at]))
-end
+local assert_close = SH.assert_close   -- flat lists, max abs diff <= tol
 
 -- erf by Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7), enough for float32 checks.
 local function erf(x)

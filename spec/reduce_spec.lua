@@ -2,34 +2,19 @@
 -- on contiguous and strided inputs over several dim sets, plus hand-computed values, NaN rules,
 -- integer dtypes, the blocked (multi-task) path, thread-count independence and error messages.
 local sl = require "spinlock"
+local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+package.path = here .. "support/?.lua;" .. package.path
+local SH = require "helpers"
 
 local NaN = 0 / 0
 local function isnan(x) return x ~= x end
 
 -- Deterministic test data with repeated values (ties) and both signs.
 local function data(shape, dtype, f)
-  local t = sl.zeros(shape, dtype or "float32")
-  local flat = t:view(t:numel())
-  for i = 1, t:numel() do flat[i] = f and f(i) or (((i * 37) % 23) - 11) / 4 end
-  return t
+  return SH.filled(shape, dtype, f or function(i) return (((i * 37) % 23) - 11) / 4 end)
 end
 
--- Row-major list of all multi-indices of shape (1-based).
-local function indices(shape)
-  local out, idx = {}, {}
-  local nd = #shape
-  for d = 1, nd do if shape[d] == 0 then return out end; idx[d] = 1 end
-  while true do
-    out[#out + 1] = { unpack(idx) }
-    local d = nd
-    while d >= 1 do
-      idx[d] = idx[d] + 1
-      if idx[d] <= shape[d] then break end
-      idx[d] = 1; d = d - 1
-    end
-    if d < 1 then return out end
-  end
-end
+local indices = SH.indices   -- row-major multi-indices of a shape (1-based)
 
 -- Naive reduction: groups t's elements by their kept-dim index (values in row-major order of the
 -- reduced dims) and applies fn(list) -> number.  dims: nil (all), a number or a table (1-based,

@@ -3,6 +3,9 @@
 -- np.frombuffer only — no safetensors package), skipped when numpy is missing.
 local sl = require "spinlock"
 local st = require "spinlock.safetensors"
+local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+package.path = here .. "support/?.lua;" .. package.path
+local SH = require "helpers"
 
 local tmpfiles = {}
 local function tmp(suffix)
@@ -14,13 +17,7 @@ local function tmp(suffix)
 end
 teardown(function() for _, p in ipairs(tmpfiles) do os.remove(p) end end)
 
-local function run(cmd)
-  local p = io.popen(cmd .. " 2>&1; echo \"EXIT=$?\"")
-  local out = p:read("*a")
-  p:close()
-  local code = tonumber(out:match("EXIT=(%d+)%s*$"))
-  return out:gsub("EXIT=%d+%s*$", ""), code
-end
+local run = SH.shell   -- shell command → output, exit code
 
 local function read_bytes(p)
   local f = assert(io.open(p, "rb"))

@@ -3,15 +3,15 @@
 -- strided inputs, plus stability, NaN placement, the median/quantile conventions, histogram
 -- edges and error messages.
 local sl = require "spinlock"
+local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+package.path = here .. "support/?.lua;" .. package.path
+local SH = require "helpers"
 
 local NaN = 0 / 0
 local function isnan(x) return x ~= x end
 
 local function data(shape, dtype, f)
-  local t = sl.zeros(shape, dtype or "float32")
-  local flat = t:view(t:numel())
-  for i = 1, t:numel() do flat[i] = f and f(i) or (((i * 37) % 11) - 5) / 2 end   -- many ties
-  return t
+  return SH.filled(shape, dtype, f or function(i) return (((i * 37) % 11) - 5) / 2 end)   -- many ties
 end
 
 local function inputs(dtype)

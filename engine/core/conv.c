@@ -43,6 +43,16 @@
 
 typedef float v8f __attribute__((vector_size(32)));
 
+/* The calling thread's index in the current parallel region (0 without OpenMP): each parallel
+ * loop below picks its per-thread scratch slice by it. */
+static inline int thread_index(void) {
+#ifdef _OPENMP
+  return omp_get_thread_num();
+#else
+  return 0;
+#endif
+}
+
 /* ---- workspace ---- */
 
 struct sl_conv2d_ws {
@@ -294,10 +304,7 @@ static sl_status conv_im2col(float *out, const float *x, const float *w, const f
   int prev = sl_blas_set_threads(1);
   #pragma omp parallel for schedule(dynamic) num_threads(nt)
   for (int64_t item = 0; item < B * ntiles; item++) {
-    int t = 0;
-#ifdef _OPENMP
-    t = omp_get_thread_num();
-#endif
+    int t = thread_index();
     int64_t b = item / ntiles, y0 = (item % ntiles) * rows;
     int64_t nr = H - y0 < rows ? H - y0 : rows, n = nr * W;
     const float *img = x + b * cin * hw;
@@ -454,10 +461,7 @@ static sl_status conv_fft(float *out, const float *x, const float *w, const floa
     int64_t wstride = cout * cin * 2 * CH;   /* between chunks */
     #pragma omp parallel for schedule(dynamic, 4) num_threads(nt)
     for (int64_t pair = 0; pair < cout * cin; pair++) {
-      int t = 0;
-#ifdef _OPENMP
-      t = omp_get_thread_num();
-#endif
+      int t = thread_index();
       float *re = thr + (size_t)t * (plane + cplane), *cx = re + plane;
       memset(re, 0, (size_t)pq * sizeof(float));
       const float *wk = w + pair * k * k;
@@ -478,10 +482,7 @@ static sl_status conv_fft(float *out, const float *x, const float *w, const floa
   int64_t hw = H * W, xstride = B * cin * 2 * CH, ystride = B * cout * 2 * CH;
   #pragma omp parallel for schedule(dynamic, 2) num_threads(nt)
   for (int64_t bc = 0; bc < B * cin; bc++) {
-    int t = 0;
-#ifdef _OPENMP
-    t = omp_get_thread_num();
-#endif
+    int t = thread_index();
     float *re = thr + (size_t)t * (plane + cplane), *cx = re + plane;
     const float *src = x + bc * hw;
     if (circ) memcpy(re, src, (size_t)hw * sizeof(float));
@@ -516,10 +517,7 @@ static sl_status conv_fft(float *out, const float *x, const float *w, const floa
   /* Inverse transforms; crop, add bias. */
   #pragma omp parallel for schedule(dynamic, 2) num_threads(nt)
   for (int64_t bc = 0; bc < B * cout; bc++) {
-    int t = 0;
-#ifdef _OPENMP
-    t = omp_get_thread_num();
-#endif
+    int t = thread_index();
     float *re = thr + (size_t)t * (plane + cplane), *cx = re + plane;
     chunks_to_spec(cx, Y + bc * 2 * CH, ystride, nf);
     fftwf_execute_dft_c2r(pl->c2r, (fftwf_complex *)cx, re);
@@ -581,10 +579,7 @@ static sl_status conv_fftrow(float *out, const float *x, const float *w, const f
   /* 1. Row transforms of every input plane, scattered into T with the y padding rows. */
   #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
   for (int64_t bc = 0; bc < B * cin; bc++) {
-    int t = 0;
-#ifdef _OPENMP
-    t = omp_get_thread_num();
-#endif
+    int t = thread_index();
     float *re = thr + (size_t)t * per_thread, *cx = re + rplane;
     const float *src = x + bc * hw;
     for (int64_t y = 0; y < H; y++) {
@@ -612,10 +607,7 @@ static sl_status conv_fftrow(float *out, const float *x, const float *w, const f
   int prev = sl_blas_set_threads(1);
   #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
   for (int64_t f = 0; f < F; f++) {
-    int t = 0;
-#ifdef _OPENMP
-    t = omp_get_thread_num();
-#endif
+    int t = thread_index();
     float *A = thr + (size_t)t * per_thread;
     /* twiddles of the flipped taps: tap kx sits at x = (r - kx) mod Q */
     float tw[2 * 64], scale = 1.0f / (float)Q;
@@ -646,10 +638,7 @@ static sl_status conv_fftrow(float *out, const float *x, const float *w, const f
   /* 3. Inverse row transforms per output plane; crop, add bias. */
   #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
   for (int64_t bc = 0; bc < B * cout; bc++) {
-    int t = 0;
-#ifdef _OPENMP
-    t = omp_get_thread_num();
-#endif
+    int t = thread_index();
     float *re = thr + (size_t)t * per_thread, *cx = re + rplane;
     int64_t b = bc / cout, co = bc % cout;
     for (int64_t f = 0; f < F; f++) {
