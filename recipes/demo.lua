@@ -29,7 +29,7 @@ return {
     local config = require "spinlock.config"
     local generate = require "spinlock.generate"
     local dir = opts.output:gsub("/+$", "")
-    os.execute("mkdir -p '" .. dir:gsub("'", "'\\''") .. "'")
+    cli.ensure_dir(dir, "--output")
     local data = dir .. "/dataset.h5"
     local ckpt = dir .. "/tokenizer"
     local t0 = sl.wall_time()

@@ -16,6 +16,10 @@ return {
   },
   run = function(opts)
     local features = require "spinlock.features"
+    -- the default config lives with the installation, not in the current folder
+    local path = opts.config or features.doc_config_file()
+    local _, err = require("spinlock.config").try_load(path, nil, { warn = false })
+    if err then cli.user_error("--config: %s", err) end
     local text = features.markdown(opts.config)
     if opts.check then
       local fh = io.open(opts.output, "r")
@@ -28,9 +32,15 @@ return {
       print(opts.output .. " is up to date")
       return
     end
-    local fh = assert(io.open(opts.output, "w"))
-    fh:write(text)
+    if cli.path_kind(opts.output) == "dir" then
+      cli.user_error("--output: %s is a folder, expected a file name (e.g. %s/features.md)", opts.output,
+        (opts.output:gsub("/+$", "")))
+    end
+    local fh, werr = io.open(opts.output, "w")
+    if not fh then cli.user_error("--output: cannot write %s (%s)", opts.output, tostring(werr)) end
+    local ok, e = fh:write(text)
     fh:close()
+    if not ok then cli.user_error("--output: cannot write %s (%s)", opts.output, tostring(e)) end
     print("wrote " .. opts.output)
   end,
 }

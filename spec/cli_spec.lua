@@ -68,6 +68,29 @@ describe("spinlock binary", function()
     end
   end)
 
+  it("a folder or a non-config file where a file is expected is a user error naming it", function()
+    local dir = os.tmpname(); os.remove(dir); os.execute("mkdir -p '" .. dir .. "'")
+    local notes = tmpfile("just some notes\n")
+    local cases = {
+      { "generate --config " .. quote(dir) .. " --dry-run", "--config: " .. dir .. " is a folder, expected a file" },
+      { "features-doc --config " .. quote(dir), "--config: " .. dir .. " is a folder, expected a file" },
+      { "features-doc --config " .. quote(notes), "--config: " .. notes .. ": the top level of a config must be a mapping" },
+      { "features-doc --output " .. quote(dir), "--output: " .. dir .. " is a folder, expected a file name" },
+      { "features-doc --output " .. quote(dir .. "/no/such/folder.md"), "--output: cannot write " .. dir .. "/no/such/folder.md" },
+    }
+    for _, c in ipairs(cases) do
+      local out, err, rc = spinlock(c[1])
+      assert.are.equal(1, rc, c[1] .. "\n" .. out .. err)
+      assert.truthy(err:find(c[2], 1, true), c[2] .. " not in: " .. err)
+      assert.is_nil(err:lower():find("traceback", 1, true), err)
+    end
+    -- the default config is found from any folder
+    local out, err, rc = spinlock("features-doc --check --output " .. quote(paths.home .. "/docs/features.md"),
+      { env = "cd /tmp &&" })
+    assert.are.equal(0, rc, out .. err)
+    os.execute("rm -rf '" .. dir .. "'")
+  end)
+
   it("--version prints the version", function()
     local out, _, rc = spinlock("--version")
     assert.are.equal(0, rc)
@@ -345,6 +368,21 @@ describe("spinlock.cli.parse", function()
     assert.truthy(e.msg:find("--cfg: file not found: /nonexistent/c.yaml", 1, true))
   end)
 
+  it("must_exist tells files from folders", function()
+    local dir = os.tmpname(); os.remove(dir); os.execute("mkdir -p '" .. dir .. "'")
+    local file = tmpfile("x")
+    local s = { options = { { "cfg", type = "path", must_exist = true }, { "out", type = "path", must_exist = "dir" } },
+                run = function() end }
+    local ok, e = pcall(cli.parse, { "--cfg", dir }, s, "p")
+    assert.is_false(ok)
+    assert.are.equal("--cfg: " .. dir .. " is a folder, expected a file", e.msg)
+    ok, e = pcall(cli.parse, { "--out", file }, s, "p")
+    assert.is_false(ok)
+    assert.are.equal("--out: " .. file .. " is a file, expected a folder", e.msg)
+    assert.are.same({ cfg = file, out = dir }, cli.parse({ "--cfg", file, "--out", dir }, s, "p"))
+    os.execute("rm -rf '" .. dir .. "'")
+  end)
+
   it("rejects broken declarations as programming errors", function()
     local ok, e = pcall(cli.parse, {}, { options = { { "x", type = "strng" } } }, "p")
     assert.is_false(ok)
@@ -386,6 +424,27 @@ describe("spinlock.cli helpers", function()
   it("nearest suggests only plausible misspellings", function()
     assert.are.equal("generate", cli.nearest("genrate", { "generate", "inspect" }))
     assert.is_nil(cli.nearest("xyz", { "generate", "inspect" }))
+  end)
+
+  it("path_kind and ensure_dir tell files from folders and raise user errors", function()
+    local dir = os.tmpname(); os.remove(dir)
+    local file = tmpfile("")                        -- an empty file is still a file
+    assert.is_nil(cli.path_kind(dir))
+    assert.are.equal("file", cli.path_kind(file))
+    assert.are.equal(dir .. "/a/b", cli.ensure_dir(dir .. "/a/b", "--output"))
+    assert.are.equal("dir", cli.path_kind(dir .. "/a/b"))
+    cli.ensure_dir(dir .. "/a/b")                  -- existing: fine
+    local ok, e = pcall(cli.ensure_dir, file, "--output")
+    assert.is_false(ok)
+    assert.is_true(cli.is_user_error(e))
+    assert.are.equal("--output: " .. file .. " is a file, expected a folder", e.msg)
+    ok, e = pcall(cli.ensure_dir, file .. "/sub", "--output")
+    assert.is_false(ok)
+    assert.truthy(e.msg:find("--output: cannot create folder " .. file .. "/sub", 1, true), e.msg)
+    ok, e = pcall(cli.ensure_parent_dir, file .. "/sub/x.h5", "--output")
+    assert.is_false(ok)
+    assert.truthy(e.msg:find("cannot create folder " .. file .. "/sub", 1, true), e.msg)
+    os.execute("rm -rf '" .. dir .. "'")
   end)
 
   it("user_error formats and is recognisable", function()

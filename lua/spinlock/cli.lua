@@ -56,6 +56,43 @@ function M.exit(code)
 end
 
 ---------------------------------------------------------------------------------------------
+-- files and folders
+
+--- "file", "dir" or nil (missing or unreadable).  Plain Lua has no stat: a folder opens for
+--- reading but reading from it fails with EISDIR, while a file reads a byte or hits EOF.
+function M.path_kind(path)
+  local f = io.open(path, "r")
+  if not f then return nil end
+  local _, err, code = f:read(1)
+  f:close()
+  if err and (code == 21 or tostring(err):find("directory", 1, true)) then return "dir" end
+  return "file"
+end
+
+local function shell_quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+
+--- Creates folder `path` (and its parents) if needed; a user error naming `what` (e.g.
+--- "--output") when it cannot: the path is an existing file, or mkdir failed.
+function M.ensure_dir(path, what)
+  local label = what and (what .. ": ") or ""
+  local kind = M.path_kind(path)
+  if kind == "dir" then return path end
+  if kind == "file" then M.user_error("%s%s is a file, expected a folder", label, path) end
+  os.execute("mkdir -p " .. shell_quote(path) .. " 2>/dev/null")
+  if M.path_kind(path) ~= "dir" then
+    M.user_error("%scannot create folder %s (a parent is a file or not writable)", label, path)
+  end
+  return path
+end
+
+--- ensure_dir for the folder that will hold file `path` (nothing to do for a bare name).
+function M.ensure_parent_dir(path, what)
+  local dir = tostring(path):match("^(.*)/[^/]*$")
+  if dir and dir ~= "" then M.ensure_dir(dir, what) end
+  return path
+end
+
+---------------------------------------------------------------------------------------------
 -- helpers
 
 local function edit_distance(a, b)
@@ -153,9 +190,14 @@ local function convert(o, raw, label)
     for _, c in ipairs(o.choices) do if c == raw then return raw end end
     M.user_error("%s must be one of %s, got '%s'", label, table.concat(o.choices, ", "), raw)
   elseif t == "path" and o.must_exist then
-    local f = io.open(raw, "r")
-    if not f then M.user_error("%s: file not found: %s", label, raw) end
-    f:close()
+    local kind = M.path_kind(raw)
+    if o.must_exist == "dir" then
+      if not kind then M.user_error("%s: folder not found: %s", label, raw) end
+      if kind ~= "dir" then M.user_error("%s: %s is a file, expected a folder", label, raw) end
+    else
+      if not kind then M.user_error("%s: file not found: %s", label, raw) end
+      if kind == "dir" then M.user_error("%s: %s is a folder, expected a file", label, raw) end
+    end
   end
   return raw
 end

@@ -154,8 +154,7 @@ end
 function M.create(path, L, opts)
   opts = opts or {}
   if not opts.force then M.refuse_existing(path) end
-  local dir = path:match("^(.*)/[^/]+$")
-  if dir and dir ~= "" then os.execute("mkdir -p '" .. dir:gsub("'", "'\\''") .. "'") end
+  require("spinlock.cli").ensure_parent_dir(path, "output " .. path)
   local f = h5.open(path, "w")
   local ok, err = pcall(function()
     local specs = dataset_specs(L)
@@ -426,8 +425,7 @@ function M.merge(paths, output, opts)
   end
   if next_first ~= total then user_error("operators %d..%d are missing (no shard covers them)", next_first, total - 1) end
 
-  local dir = output:match("^(.*)/[^/]+$")
-  if dir and dir ~= "" then os.execute("mkdir -p '" .. dir:gsub("'", "'\\''") .. "'") end
+  require("spinlock.cli").ensure_parent_dir(output, "output " .. output)
   local out = h5.open(output, "w")
   local ok, err = pcall(function()
     local src = h5.open(shards[1].path, "r")

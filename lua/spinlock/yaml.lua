@@ -208,8 +208,11 @@ end
 function M.load_file(path)
   local f, err = io.open(path, "rb")
   if not f then error(string.format("%s: cannot open: %s", path, tostring(err)), 0) end
-  local text = f:read("*a")
+  local text, rerr = f:read("*a")
   f:close()
+  if not text then
+    error(string.format("%s: cannot read (%s); expected a YAML file", path, tostring(rerr)), 0)
+  end
   return M.load(text, path), text
 end
 

@@ -516,10 +516,16 @@ end
 --- markdown([config_path [, dims]]) -> text of docs/features.md for that experiment config
 -- (default: the reference baseline, configs/experiments/baseline_10k.yaml), every family on.
 M.DOC_CONFIG = "configs/experiments/baseline_10k.yaml"
+function M.doc_config_file()
+  return require("spinlock.paths").configs .. "/experiments/baseline_10k.yaml"
+end
+
 function M.markdown(config_path, dims)
+  -- the default is read from the installation (any cwd) but named as in the repository
+  local load_path = config_path or M.doc_config_file()
   config_path = config_path or M.DOC_CONFIG
   local config = require "spinlock.config"
-  local cfg = config.load(config_path, nil, { warn = false })
+  local cfg = config.load(load_path, nil, { warn = false })
   local fc = fconfig.from(cfg)
   local sec = {}
   for k, v in pairs(fc) do sec[k] = v end
