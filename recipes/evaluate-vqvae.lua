@@ -53,6 +53,12 @@ return {
     local labels = { ic_type = {}, policy = {} }
     local h5 = require "spinlock.h5"
     for _, p in ipairs(datasets) do
+      if cli.path_kind(p) == "dir" then cli.user_error("%s is a folder, expected a dataset file (HDF5)", p) end
+      if not h5.is_hdf5(p) then
+        cli.user_error("%s is not an HDF5 file (expected a dataset written by spinlock generate)", p)
+      end
+    end
+    for _, p in ipairs(datasets) do
       h5.with(p, "r", function(f)
         for key, path in pairs { ic_type = "metadata/ic_types", policy = "metadata/evolution_policies" } do
           if labels[key] and f:exists(path) then
@@ -70,7 +76,7 @@ return {
       rows and ("validation (" .. #rows .. ")") or "all"))
     print(ev.format(r))
     local out = opts.output or (model.checkpoint_path:match("^(.*)/[^/]*$") or ".") .. "/evaluation"
-    os.execute("mkdir -p '" .. out:gsub("'", "'\\''") .. "'")
+    cli.ensure_dir(out, "--output")
     local f = io.open(out .. "/evaluation.json", "w")
     if f then
       local copy = { n = r.n, rows = r.rows, purity_rows = r.purity_rows_label, purity_row_count = r.purity_rows,

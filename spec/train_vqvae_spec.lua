@@ -245,11 +245,6 @@ local function write_dataset(path, n)
 end
 
 describe("tokenize and evaluate-vqvae on a dataset file", function()
-  local have = pcall(require, "spinlock.cleaning")
-  if not have then
-    it("needs spinlock.cleaning", function() pending("spinlock.cleaning is not in this build yet") end)
-    return
-  end
   local d = tmpdir()
   local ds = d .. "/tiny.h5"
   write_dataset(ds, 200)
@@ -408,6 +403,64 @@ describe("tokenize and evaluate-vqvae on a dataset file", function()
       assert.is_nil(o:lower():find("traceback", 1, true), o)
       assert.is_nil(o:find("unexpected error", 1, true), o)
     end
+  end)
+
+  it("wrong kinds of paths and config shapes are user errors naming the file and what was expected", function()
+    local exe = require("spinlock.paths").exe
+    local w = tmpdir()
+    local cfgfile = small_cfg(w .. "/cfg.yaml")
+    local notes = w .. "/notes.txt"
+    local f = assert(io.open(notes, "w")); f:write("just some notes\n"); f:close()
+    local adir = w .. "/adir"
+    os.execute("mkdir -p '" .. adir .. "'")
+    local sec = w .. "/section.yaml"
+    f = assert(io.open(sec, "w")); f:write("training: 5\n"); f:close()
+    local cases = {
+      { string.format("%s train-vqvae --dataset %s --config %s -q", exe, ds, notes),
+        notes .. ": expected a YAML mapping of settings" },
+      { string.format("%s train-vqvae --dataset %s --config %s -q", exe, ds, sec),
+        sec .. ": section 'training' expected a mapping of settings, found a number" },
+      { string.format("%s train-vqvae --dataset %s --config %s -q", exe, ds, adir),
+        adir .. ": cannot read" },
+      { string.format("%s train-vqvae --dataset %s --config %s --epochs 0 -q", exe, ds, cfgfile),
+        "command line: epochs must be an integer >= 1, got 0" },
+      { string.format("%s train-vqvae --dataset %s --config %s --output %s -q", exe, ds, cfgfile, notes),
+        "--output: " .. notes .. " is a file, expected a folder" },
+      { string.format("%s train-vqvae --dataset %s --config %s -q", exe, adir, cfgfile),
+        adir .. " is a folder, expected a file" },
+      { string.format("%s tokenize --checkpoint %s/ckpt --dataset %s --output %s", exe, d, ds, adir),
+        "--output: " .. adir .. " is a folder, expected an HDF5 file name" },
+      { string.format("%s tokenize --checkpoint %s/ckpt --dataset %s --output %s", exe, d, ds, notes),
+        "--output: " .. notes .. " exists and is not an HDF5 file" },
+      { string.format("%s evaluate-vqvae --checkpoint %s/ckpt --dataset %s", exe, d, notes),
+        notes .. " is not an HDF5 file" },
+      { string.format("%s evaluate-vqvae --checkpoint %s/ckpt --dataset %s", exe, d, adir),
+        adir .. " is a folder, expected a file" },
+      { string.format("%s evaluate-vqvae --checkpoint %s/ckpt --output %s", exe, d, notes),
+        "--output: " .. notes .. " is a file, expected a folder" },
+    }
+    for _, c in ipairs(cases) do
+      local o, code = sh(c[1])
+      assert.are.equal(1, code, c[1] .. "\n" .. o)
+      assert.truthy(o:find(c[2], 1, true), c[2] .. " not in: " .. o)
+      assert.is_nil(o:lower():find("traceback", 1, true), o)
+      assert.is_nil(o:find("unexpected error", 1, true), o)
+    end
+    -- --epochs 0 blames the command line, not the config file
+    local o = sh(cases[4][1])
+    assert.is_nil(o:find(cfgfile, 1, true), o)
+    -- the notes file is never overwritten by tokenize
+    f = assert(io.open(notes)); assert.are.equal("just some notes\n", f:read("*a")); f:close()
+  end)
+
+  it("an empty config is a warning and the defaults are used", function()
+    local w = tmpdir()
+    local empty = w .. "/empty.yaml"
+    local f = assert(io.open(empty, "w")); f:write("# nothing here\n"); f:close()
+    local o = sh(string.format("%s -e %s", require("spinlock.paths").exe,
+      "'local c = require(\"spinlock.vqvae.train\").resolve_config(\"" .. empty .. "\"); print(\"epochs=\" .. c.epochs)'"))
+    assert.truthy(o:find("warning: " .. empty .. " has no settings; using defaults", 1, true), o)
+    assert.truthy(o:find("epochs=" .. train.DEFAULTS.epochs, 1, true), o)
   end)
 
   it("configured families a file lacks are an error unless allow_missing_families (then a warning)", function()

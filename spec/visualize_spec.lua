@@ -151,10 +151,32 @@ describe("visualize-dataset", function()
     assert.truthy(msg:find("--channel must be in 1..3, got 4", 1, true), msg)
     msg = H.err_of(viz.run, { dataset = dir .. "/none.h5", output = dir .. "/v4" })
     assert.truthy(msg:find("no such file", 1, true), msg)
+    -- --output naming an existing file: a user error, nothing written
+    local file = dir .. "/a_file.txt"
+    local fh = assert(io.open(file, "w")); fh:write("x"); fh:close()
+    local ok, e = pcall(viz.run, { dataset = dir .. "/stored.h5", output = file, num_ops = 1, log = function() end })
+    assert.is_false(ok)
+    assert.is_true(require("spinlock.cli").is_user_error(e), tostring(e))
+    assert.are.equal("--output: " .. file .. " is a file, expected a folder", e.msg)
+  end)
+
+  it("says so when --realizations asks for more than the file has", function()
+    local Mr = require("spinlock.h5").with(dir .. "/stored.h5", "r", function(f)
+      return f:attrs("metadata").num_realizations
+    end)
+    local lines = {}
+    viz.run { dataset = dir .. "/stored.h5", output = dir .. "/v6", num_ops = 1, realizations = Mr + 3, frames = 2,
+              log = function(l) lines[#lines + 1] = l end }
+    local want = string.format("note: --realizations %d, but %s has %d realization", Mr + 3, dir .. "/stored.h5", Mr)
+    assert.truthy(lines[1]:find(want, 1, true), table.concat(lines, "\n"))
+    assert.truthy(lines[1]:find("showing " .. Mr, 1, true), lines[1])
+    lines = {}
+    viz.run { dataset = dir .. "/stored.h5", output = dir .. "/v6", num_ops = 1, realizations = Mr, frames = 2,
+              log = function(l) lines[#lines + 1] = l end }
+    for _, l in ipairs(lines) do assert.is_nil(l:find("note:", 1, true), l) end
   end)
 
   it("runs as `spinlock visualize-dataset`", function()
-    if not pcall(require, "spinlock.cli") then pending("the CLI (spinlock.cli) is not in this build yet") return end
     local out, code = H.run("'" .. H.binary() .. "' visualize-dataset --dataset '" .. dir .. "/stored.h5' --num-ops 2 --output '"
                             .. dir .. "/v5'")
     assert.are.equal(0, code, out)

@@ -91,8 +91,13 @@ function M.run(opts)
     if channel < 1 or channel > dataset.CHANNELS then
       dataset.user_error("--channel must be in 1..%d, got %d", dataset.CHANNELS, channel)
     end
-    local R = math.min(opts.realizations or 2, Mr)
-    if R < 1 then dataset.user_error("--realizations must be >= 1") end
+    local want = opts.realizations or 2
+    if want < 1 then dataset.user_error("--realizations must be >= 1, got %d", want) end
+    local R = math.min(want, Mr)
+    if R < want then
+      log(("note: --realizations %d, but %s has %d realization%s per operator; showing %d"):format(
+        want, opts.dataset, Mr, Mr == 1 and "" or "s", R))
+    end
     local F = opts.frames or 8
     if F < 1 then dataset.user_error("--frames must be >= 1, got %d", F) end
     local K = opts.num_ops or 16
@@ -108,7 +113,7 @@ function M.run(opts)
     local stored = f:exists("outputs/trajectories")
     local frames = M.frame_indices(T, F)
     local scale = math.max(1, math.min(8, math.floor(64 / G + 0.5)))
-    os.execute("mkdir -p '" .. outdir:gsub("'", "'\\''") .. "'")
+    require("spinlock.cli").ensure_dir(outdir, "--output")
     local files, overview = {}, {}
     local colormap = opts.colormap or "viridis"
     local index = f:read("metadata/operator_index")

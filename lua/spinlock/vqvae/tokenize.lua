@@ -13,6 +13,18 @@ local M = {}
 
 function M.run(model, dataset, output, opts)
   opts = opts or {}
+  if output then
+    -- checked before the model runs, so a wrong --output costs nothing
+    local cli = require "spinlock.cli"
+    local kind = cli.path_kind(output)
+    if kind == "dir" then
+      sl.user_error("--output: %s is a folder, expected an HDF5 file name (e.g. %s/tokens.h5)", output,
+        (output:gsub("/+$", "")))
+    elseif kind == "file" and not h5.is_hdf5(output) then
+      sl.user_error("--output: %s exists and is not an HDF5 file (give a new file name or an HDF5 file)", output)
+    end
+    if not kind then cli.ensure_parent_dir(output, "--output") end
+  end
   local L = model.levels
   local toks = { model:get_tokens(dataset) }
   local codes, cat_names = model:get_category_codes(dataset)

@@ -66,9 +66,20 @@ local function is_null(v) return type(v) == "table" and tostring(v) == "null" an
 
 -- Flattens a config document: top-level keys, or sections data:/model:/training:/vqvae:.
 local SECTIONS = { data = true, model = true, training = true, vqvae = true, features = true }
+local function kind_of(v)
+  if type(v) == "table" then return v[1] ~= nil and "a list" or "a mapping" end
+  if type(v) == "string" then return "text '" .. (#v > 40 and v:sub(1, 37) .. "..." or v) .. "'" end
+  return "a " .. type(v) .. " (" .. tostring(v) .. ")"
+end
+
 local function flatten(doc, out, source)
   for k, v in pairs(doc) do
-    if SECTIONS[k] and type(v) == "table" and not v[1] then flatten(v, out, source)
+    if SECTIONS[k] and is_null(v) then -- an empty section: nothing to add
+    elseif SECTIONS[k] then
+      if type(v) ~= "table" or v[1] ~= nil then
+        user_error("%s: section '%s' expected a mapping of settings, found %s", source, k, kind_of(v))
+      end
+      flatten(v, out, source)
     else out[k] = (is_null(v) and false) or v end
   end
   return out
@@ -83,14 +94,29 @@ function M.resolve_config(cfg, overrides)
     local yaml = require "spinlock.yaml"
     local ok, doc = pcall(yaml.load_file, cfg)
     if not ok then user_error("train-vqvae: cannot read config %s: %s", cfg, tostring(doc)) end
-    flatten(doc or {}, raw, cfg)
+    if doc == nil or is_null(doc) then
+      io.stderr:write(string.format("warning: %s has no settings; using defaults\n", cfg))
+      doc = {}
+    elseif type(doc) ~= "table" or doc[1] ~= nil then
+      user_error("%s: expected a YAML mapping of settings (key: value) at the top level, found %s",
+        cfg, kind_of(doc))
+    end
+    flatten(doc, raw, cfg)
   elseif type(cfg) == "table" then
     flatten(cfg, raw, source)
   end
-  for k, v in pairs(overrides or {}) do raw[k] = v end
   local out = {}
   for k, v in pairs(M.DEFAULTS) do out[k] = v end
   for k, v in pairs(vqvae.DEFAULTS) do out[k] = v end
+  if overrides and next(overrides) then
+    -- Check the command-line values on their own first so a bad --epochs blames the command
+    -- line, not the config file (the defaults around them are valid).
+    local probe = {}
+    for k, v in pairs(out) do probe[k] = v end
+    for k, v in pairs(overrides) do probe[k] = v end
+    M.validate_config(probe, "command line")
+  end
+  for k, v in pairs(overrides or {}) do raw[k] = v end
   local IGNORED = { input_path = true, output_dir = true, device = true, verbose = true, task = true,
                     use_torch_compile = true, use_ema = true, name = true, description = true }
   for k, v in pairs(raw) do
@@ -502,7 +528,7 @@ end
 -- ------------------------------------------------------------------ the loop
 
 local function mkdir_p(dir)
-  if dir and dir ~= "" then os.execute("mkdir -p '" .. dir:gsub("'", "'\\''") .. "'") end
+  if dir and dir ~= "" then require("spinlock.cli").ensure_dir(dir, "--output") end
 end
 
 local function fmt_levels(t, f)
