@@ -378,7 +378,6 @@ recipe.run(cli.parse(arg, recipe, "spinlock generate"))
     end
 
     it("generates, prints the summary, and refuses to overwrite", function()
-      if not pcall(require, "spinlock.cli") then pending("the CLI (spinlock.cli) is not in this build yet") return end
       local out, code = cli_run("--config '" .. cfg_path .. "' --output '" .. dir .. "/cli.h5' --num-operators 4")
       assert.are.equal(0, code, out)
       assert.truthy(out:find("wrote " .. dir .. "/cli.h5: 4 operators, 0 diverged", 1, true), out)
@@ -397,7 +396,6 @@ recipe.run(cli.parse(arg, recipe, "spinlock generate"))
     end)
 
     it("stores custom Lua feature formulas given with --features", function()
-      if not pcall(require, "spinlock.features") then pending("spinlock.features is not in this build yet") return end
       local ff = dir .. "/my_features.lua"
       local fh = assert(io.open(ff, "w"))
       fh:write([[
@@ -421,7 +419,6 @@ features.register{ name = "spec_last_abs_mean", family = "summary", formula = "m
     end)
 
     it("checks the config without writing anything on --dry-run", function()
-      if not pcall(require, "spinlock.cli") then pending("the CLI (spinlock.cli) is not in this build yet") return end
       local out, code = cli_run("--config '" .. cfg_path .. "' --output '" .. dir .. "/dry.h5' --dry-run --shard 2/3")
       assert.are.equal(0, code, out)
       assert.truthy(out:find("operators   2 (shard 2/3 of 6: indices 2..3)", 1, true), out)

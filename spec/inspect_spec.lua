@@ -80,7 +80,6 @@ describe("inspect", function()
   end)
 
   it("runs as `spinlock inspect FILE`", function()
-    if not pcall(require, "spinlock.cli") then pending("the CLI (spinlock.cli) is not in this build yet") return end
     local out, code = H.run("'" .. H.binary() .. "' inspect '" .. full .. "'")
     assert.are.equal(0, code, out)
     assert.truthy(out:find("6/6 done, complete", 1, true), out)
