@@ -317,10 +317,73 @@ describe("domain generator fixes", function()
       return grad_energy(x)
     end
     assert.is_true(turing(4, 4) > 10 * turing(32, 32))
-    local x = sl.zeros(3, 32, 32)
-    sl.ic_generate(x, "morphogen_gradient", { decay_length_range = { 10, 50 }, num_sources = 2 }, 1, 1)
-    sl.ic_generate(x, "reaction_front", { front_width_range = { 2, 5 } }, 1, 1)
-    sl.ic_generate(x, "shock_front", { shock_position = false, shock_angle = 0.5 }, 1, 1)
+  end)
+
+  -- gradient energy in x and y (periodic differences), channel 0
+  local function grad_xy(x)
+    local G = x:size(2)
+    local p, keep = floats(x)
+    local g = 0
+    for y = 0, G - 1 do
+      for i = 0, G - 1 do
+        local v = p[y * G + i]
+        local dx, dy = p[y * G + (i + 1) % G] - v, p[((y + 1) % G) * G + i] - v
+        g = g + dx * dx + dy * dy
+      end
+    end
+    local _ = keep
+    return g / (G * G)
+  end
+
+  it("morphogen_gradient: decay_length_range sets λ (min-max scaled exp(-d/λ): short λ → low mean)", function()
+    local function mean(range, seed)
+      local x = sl.zeros(3, 32, 32)
+      sl.ic_generate(x, "morphogen_gradient", { decay_length_range = range, num_sources = 2, noise_level = 0 }, seed, 1)
+      return (channel_stats(x, 1))
+    end
+    for seed = 1, 3 do
+      local short, long, mixed = mean({ 3, 3 }, seed), mean({ 60, 60 }, seed), mean({ 3, 60 }, seed)
+      -- exp(-d/3) is ~0 beyond a few px of a source; exp(-d/60) stays high over a 32 px domain
+      assert.is_true(short < 0.2, "λ = 3: mean " .. short)
+      assert.is_true(long > 0.5, "λ = 60: mean " .. long)
+      -- λ ~ U(3, 60) per source lands between the two ends
+      assert.is_true(mixed > short and mixed < long, string.format("%g < %g < %g", short, mixed, long))
+    end
+  end)
+
+  it("reaction_front: front_width_range sets the tanh width (narrow fronts → steeper gradients)", function()
+    for seed = 1, 3 do
+      local function energy(range)
+        local x = sl.zeros(3, 32, 32)
+        sl.ic_generate(x, "reaction_front", { front_width_range = range }, seed, 1)
+        return grad_xy(x)
+      end
+      local narrow, wide = energy({ 0.5, 0.5 }), energy({ 20, 20 })
+      assert.is_true(narrow > 3 * wide, string.format("seed %d: w=0.5 %g vs w=20 %g", seed, narrow, wide))
+    end
+  end)
+
+  it("shock_front: shock_position places the jump (downstream fraction = 1 − position); null draws it in [0.2, 0.8]", function()
+    local function downstream(opts, seed)
+      local x = sl.zeros(3, 32, 32)
+      sl.ic_generate(x, "shock_front", opts, seed or 1, 1)
+      local p, keep = floats(x)
+      local k = 0
+      for i = 0, 32 * 32 - 1 do if p[i] > 1.5 then k = k + 1 end end   -- levels 1 → amplitude_ratio 2
+      local _ = keep
+      return k / (32 * 32)
+    end
+    for _, pos in ipairs({ 0.25, 0.5, 0.75 }) do
+      local got = downstream({ shock_position = pos, shock_angle = 0, fluctuation_amplitude = 0 })
+      assert.is_true(math.abs(got - (1 - pos)) <= 1 / 32 + 1e-9, pos .. ": " .. got)
+    end
+    local seen = {}
+    for seed = 1, 8 do
+      local f = downstream({ shock_position = false, shock_angle = 0, fluctuation_amplitude = 0 }, seed)
+      assert.is_true(f >= 0.2 - 1 / 32 and f <= 0.8 + 1 / 32, "random position gave " .. f)
+      seen[f] = true
+    end
+    assert.is_true(next(seen, next(seen)) ~= nil, "a null shock_position should vary with the seed")
   end)
 end)
 
