@@ -135,6 +135,37 @@ describe("params.sample", function()
     local same = 0
     for i = 0, 16 * 12 - 1 do if a.unit[i] == b.unit[i] then same = same + 1 end end
     assert.is_true(same < 10)
+
+    -- integer mapping: the config's sampling.integer_mapping (or opts.integer_mapping) decides
+    -- how u becomes an integer; references written out independently of params.lua
+    local function equal_mass(lo, hi, u) return math.max(lo, math.min(hi, math.floor(lo + u * (hi - lo + 1)))) end
+    local function ref_round(lo, hi, u)
+      local x = lo + u * (hi - lo)
+      local f = math.floor(x)
+      local v = (x - f > 0.5 or (x - f == 0.5 and f % 2 == 1)) and f + 1 or f
+      return math.max(lo, math.min(hi, v))
+    end
+    local rcfg = setmetatable({ sampling = setmetatable({ integer_mapping = "reference_round" },
+                                                        { __index = cfg.sampling }) }, { __index = cfg })
+    assert.equal("equal_mass", cfg.sampling.integer_mapping)
+    local n = 64
+    local dflt, viacfg = params.sample(cfg, 0, n), params.sample(rcfg, 0, n)
+    local viaopt = params.sample(cfg, 0, n, { integer_mapping = "reference_round" })
+    local ints, differ = 0, 0
+    for j, p in ipairs(cfg.parameters) do
+      if p.type == "integer" then
+        ints = ints + 1
+        for r = 1, n do
+          local u = dflt.unit[(r - 1) * dflt.P + j - 1]
+          assert.equal(equal_mass(p.lo, p.hi, u), dflt.rows[r][p.name], p.name .. " u=" .. u)
+          assert.equal(ref_round(p.lo, p.hi, u), viacfg.rows[r][p.name], p.name .. " u=" .. u)
+          assert.equal(viacfg.rows[r][p.name], viaopt.rows[r][p.name])
+          if dflt.rows[r][p.name] ~= viacfg.rows[r][p.name] then differ = differ + 1 end
+        end
+      end
+    end
+    assert.is_true(ints >= 1, "the baseline config should have integer parameters")
+    assert.is_true(differ > 0, "the two mappings should disagree somewhere on 64 Sobol rows")
   end)
 end)
 
