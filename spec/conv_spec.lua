@@ -151,6 +151,13 @@ describe("conv2d", function()
     assert.truthy(e:find("unknown padding 'reflect'", 1, true), e)
     e = err_of(x, sl.zeros(2, 3, 3, 3), nil, {algo = "winograd"})
     assert.truthy(e:find("unknown algo 'winograd'", 1, true), e)
+    for _, shape in ipairs({ {1, 3, 0, 8}, {1, 3, 8, 0} }) do
+      e = err_of(sl.zeros(unpack(shape)), sl.zeros(4, 3, 3, 3))
+      assert.are.equal("conv2d: input [" .. table.concat(shape, ",") .. "] has an empty spatial dimension " ..
+                       "(H and W must be at least 1)", e)
+    end
+    -- an empty batch is fine: an empty result
+    assert.are.same({0, 4, 5, 8}, sl.conv2d(sl.zeros(0, 3, 5, 8), sl.zeros(4, 3, 3, 3)):shape())
   end)
 
   it("gives the same bits whatever the thread count", function()

@@ -810,6 +810,9 @@ static sl_status check_args(const sl_tensor *x, const sl_tensor *w, const sl_ten
     return SL_ERR(SL_ERR_DTYPE, "conv2d: float32 tensors expected, got input %s, weight %s%s%s",
                   sl_dtype_name(x->dtype), sl_dtype_name(w->dtype), bias ? ", bias " : "",
                   bias ? sl_dtype_name(bias->dtype) : "");
+  /* An empty grid has no output pixels to define; saying so beats a confusing output-shape error. */
+  if (x->shape[2] == 0 || x->shape[3] == 0)
+    return SL_ERR(SL_ERR_SHAPE, "conv2d: input %s has an empty spatial dimension (H and W must be at least 1)", sx);
   if (w->shape[2] != w->shape[3] || w->shape[2] % 2 == 0)
     return SL_ERR(SL_ERR_SHAPE, "conv2d: weight must be [Cout,Cin,k,k] with odd k, got shape %s (input %s)", sw, sx);
   if (w->shape[1] != x->shape[1])
