@@ -232,6 +232,13 @@ describe("config.load", function()
     assert.is_true(ok, msg)
     assert.matches("my_extra_dim': not a parameter the generator understands; it is sampled and stored but has no effect", msg)
     assert.falsy(msg:find("did you mean", 1, true), msg)
+    -- noise_type without noise_scale: the reference has no noise then; say so
+    ok, msg = load("  stochastic:\n    noise_type: {type: choice, choices: [gaussian]}\n")
+    assert.is_true(ok, msg)
+    assert.truthy(msg:find("noise_type is sampled but noise_scale is not", 1, true), msg)
+    ok, msg = load("  stochastic:\n    noise_type: {type: choice, choices: [gaussian]}\n    noise_scale: [0.01, 0.1]\n")
+    assert.is_true(ok, msg)
+    assert.falsy(msg:find("noise_scale is not", 1, true), msg)
   end)
 
   it("points a missing key at its parent's line and explains empty or non-mapping documents", function()

@@ -240,8 +240,12 @@ describe("operator noise", function()
       same_bits(op:forward(x, 1), op:forward(x, 2), "step 1 vs 2")
       assert.are.equal(0, st.num_diverged)
     end
-    -- noise_type without noise_scale: no stochastic block (spec §3.2)
-    assert.are.equal("none", operator.build(params { noise_type = "gaussian" }):config().noise_type)
+    -- noise_type without noise_scale: an error for a direct call; a validated config's rows
+    -- (ignore_unknown, config loading warned) follow the reference: no stochastic block (spec §3.2)
+    local ok, err = pcall(operator.build, params { noise_type = "gaussian" })
+    assert.is_false(ok)
+    assert.truthy(tostring(err):find("^operator.build: noise_type 'gaussian' needs noise_scale"), err)
+    assert.are.equal("none", operator.build(params { noise_type = "gaussian" }, { ignore_unknown = true }):config().noise_type)
   end)
 
   it("differs between realizations and steps otherwise", function()
@@ -253,9 +257,10 @@ describe("operator noise", function()
 
   -- The output layer is a 1×1 conv (linear), so F_noisy - F_clean = Wout·(noise term).
   local function noise_part(p, s, step)
-    local clean = operator.build(params(p), { seed = 2 })
     local q = {}
     for k, v in pairs(p) do q[k] = v end
+    q.noise_scale = 0
+    local clean = operator.build(params(q), { seed = 2 })
     q.noise_scale = s
     local noisy = operator.build(params(q), { seed = 2 })
     return noisy:forward(x, step or 1, { horizon = 10 }) - clean:forward(x, step or 1, { horizon = 10 })
@@ -460,6 +465,31 @@ describe("operator errors", function()
     local ok, err = pcall(operator.build, params {}, { seed = -1 })
     assert.is_false(ok)
     assert.is_truthy(tostring(err):find("seed must be an integer", 1, true))
+    -- messages start with the op name, not an internal file:line
+    ok, err = pcall(operator.build, params { num_layers = 2.5 })
+    assert.is_false(ok)
+    assert.truthy(tostring(err):find("^operator: parameter 'num_layers' must be an integer"), err)
+  end)
+
+  it("rejects unknown keys naming the nearest valid one; a validated config's rows may carry extras", function()
+    local ok, err = pcall(operator.build, params { kernel_sise = 5 })
+    assert.is_false(ok)
+    assert.truthy(tostring(err):find("^operator.build: unknown parameter 'kernel_sise' %(did you mean 'kernel_size'%?%)"), err)
+    assert.truthy(tostring(err):find("valid: activation, alpha,", 1, true), err)
+    ok, err = pcall(operator.build, params { zzz_extra = 1 })
+    assert.is_false(ok)
+    assert.truthy(tostring(err):find("unknown parameter 'zzz_extra' (valid:", 1, true), err)
+    -- every documented key is accepted, and every one is optional
+    for k in pairs(operator.KEYS) do assert.is_string(operator.KEYS[k]) end
+    local all = params { dropout_rate = 0, noise_type = "gaussian", noise_scale = 0, noise_schedule = "constant",
+                         schedule_period = 10, spatial_correlation = 0, update_policy = "residual", dt = 0, alpha = 0 }
+    for k in pairs(all) do assert.is_not_nil(operator.KEYS[k], k) end
+    local c = operator.build(all):config()
+    assert.are.equal(0.01, c.dt)                  -- dt = 0 and alpha = 0 mean absent (reference convention)
+    assert.are.equal(0.5, c.alpha)
+    assert.are.equal(3, operator.build({}):config().num_layers)
+    -- rows of a config (extra sampled dimensions, already warned about) pass with ignore_unknown
+    assert.are.equal(5, operator.build(params { kernel_size = 5, zzz_extra = 1 }, { ignore_unknown = true }):config().kernel_size)
   end)
 
   it("rejects fields of the wrong shape and annealing without a horizon", function()

@@ -4,7 +4,8 @@
  *        params: a mapped parameter table {num_layers=, base_channels=, kernel_size=, activation=,
  *        dropout_rate=, noise_type=, noise_scale=, noise_schedule=, schedule_period=,
  *        spatial_correlation=, normalization=, update_policy=, dt=, alpha=, grid_size=}; other
- *        keys are ignored (a parameter space may hold names the operator does not use).
+ *        keys are ignored here: operator.build (lua/spinlock/operator.lua) rejects them for
+ *        direct calls and lets a validated config's extra sampled names through.
  *   op:config()            → table of the resolved configuration (names as strings)
  *   op:convs()             → { {role=, block=, sub=, cin=, cout=, k=, groups=, algo=, weight=, bias=}, ... }
  *                            weight/bias share the operator's storage (in-place changes are seen)
@@ -25,6 +26,10 @@
 
 #define OP_MT "spinlock.Operator"
 
+/* luaL_error prefixes the calling Lua line (lua/spinlock/operator.lua:NN), which is an internal
+ * detail to the user: these messages already start with the op name. */
+#define op_error(L, ...) (lua_pushfstring((L), __VA_ARGS__), lua_error(L))
+
 typedef struct { sl_operator *op; } op_ud;
 
 static op_ud *check_ud(lua_State *L, int idx) {
@@ -42,7 +47,7 @@ static sl_operator *check_op(lua_State *L, int idx) {
 static uint64_t check_index(lua_State *L, int idx, const char *what) {
   double v = luaL_checknumber(L, idx);
   if (!(v >= 0 && v < 9007199254740992.0) || v != floor(v))
-    luaL_error(L, "operator: %s must be an integer in [0, 2^53), got %f", what, v);
+    op_error(L, "operator: %s must be an integer in [0, 2^53), got %f", what, v);
   return (uint64_t)v;
 }
 
@@ -59,7 +64,7 @@ static double num_field(lua_State *L, int t, const char *name, double def, int *
   int has = field(L, t, name);
   if (has) {
     if (lua_type(L, -1) != LUA_TNUMBER)
-      luaL_error(L, "operator: parameter '%s' must be a number, got %s", name, luaL_typename(L, -1));
+      op_error(L, "operator: parameter '%s' must be a number, got %s", name, luaL_typename(L, -1));
     v = lua_tonumber(L, -1);
   }
   lua_pop(L, 1);
@@ -69,7 +74,7 @@ static double num_field(lua_State *L, int t, const char *name, double def, int *
 
 static int int_field(lua_State *L, int t, const char *name, int def) {
   double v = num_field(L, t, name, def, NULL);
-  if (v != floor(v) || fabs(v) > 1e9) luaL_error(L, "operator: parameter '%s' must be an integer, got %f", name, v);
+  if (v != floor(v) || fabs(v) > 1e9) op_error(L, "operator: parameter '%s' must be an integer, got %f", name, v);
   return (int)v;
 }
 
@@ -78,9 +83,9 @@ static int str_field(lua_State *L, int t, const char *name, int (*from)(const ch
                      const char *expected) {
   if (!field(L, t, name)) { lua_pop(L, 1); return 0; }
   if (lua_type(L, -1) != LUA_TSTRING)
-    luaL_error(L, "operator: parameter '%s' must be a string (%s), got %s", name, expected, luaL_typename(L, -1));
+    op_error(L, "operator: parameter '%s' must be a string (%s), got %s", name, expected, luaL_typename(L, -1));
   const char *s = lua_tostring(L, -1);
-  if (from(s, out) != 0) luaL_error(L, "operator: unknown %s '%s' (expected %s)", name, s, expected);
+  if (from(s, out) != 0) op_error(L, "operator: unknown %s '%s' (expected %s)", name, s, expected);
   lua_pop(L, 1);
   return 1;
 }
@@ -127,7 +132,7 @@ static int l_new(lua_State *L) {
   if (!lua_isnoneornil(L, 4)) {
     const char *s = luaL_checkstring(L, 4);
     if (sl_conv_algo_from_name(s, &c.conv_algo) != 0)
-      return luaL_error(L, "operator: unknown conv_algo '%s' (expected auto, im2col, fft, fftrow or direct)", s);
+      return op_error(L, "operator: unknown conv_algo '%s' (expected auto, im2col, fft, fftrow or direct)", s);
   }
   op_ud *u = lua_newuserdata(L, sizeof *u);
   u->op = NULL;
@@ -204,7 +209,7 @@ static int l_horizon(lua_State *L) {
   sl_operator *op = check_op(L, 1);
   if (!lua_isnoneornil(L, 2)) {
     double h = luaL_checknumber(L, 2);
-    if (h < 0 || h != floor(h)) return luaL_error(L, "operator: horizon must be an integer >= 0, got %f", h);
+    if (h < 0 || h != floor(h)) return op_error(L, "operator: horizon must be an integer >= 0, got %f", h);
     sl_operator_set_horizon(op, (int64_t)h);
   }
   lua_pushnumber(L, (lua_Number)sl_operator_horizon(op));
@@ -234,7 +239,7 @@ static double opt_num(lua_State *L, int t, const char *name, double def) {
   lua_getfield(L, t, name);
   double v = def;
   if (!lua_isnil(L, -1)) {
-    if (lua_type(L, -1) != LUA_TNUMBER) luaL_error(L, "rollout: option '%s' must be a number, got %s", name, luaL_typename(L, -1));
+    if (lua_type(L, -1) != LUA_TNUMBER) op_error(L, "rollout: option '%s' must be a number, got %s", name, luaL_typename(L, -1));
     v = lua_tonumber(L, -1);
   }
   lua_pop(L, 1);
@@ -249,10 +254,10 @@ static int l_rollout_into(lua_State *L) {
   sl_rollout_opts_default(&o);
   double rpb = opt_num(L, 4, "realizations_per_batch", 0), hz = opt_num(L, 4, "horizon", 0);
   double thr = opt_num(L, 4, "diverge_threshold", o.diverge_threshold), first = opt_num(L, 4, "first_realization", 0);
-  if (rpb < 0 || rpb != floor(rpb)) return luaL_error(L, "rollout: realizations_per_batch must be a positive integer, got %f", rpb);
-  if (hz < 0 || hz != floor(hz)) return luaL_error(L, "rollout: horizon must be a positive integer, got %f", hz);
-  if (!(thr > 0)) return luaL_error(L, "rollout: diverge_threshold must be > 0, got %f", thr);
-  if (first < 0 || first != floor(first)) return luaL_error(L, "rollout: first_realization must be an integer >= 0, got %f", first);
+  if (rpb < 0 || rpb != floor(rpb)) return op_error(L, "rollout: realizations_per_batch must be a positive integer, got %f", rpb);
+  if (hz < 0 || hz != floor(hz)) return op_error(L, "rollout: horizon must be a positive integer, got %f", hz);
+  if (!(thr > 0)) return op_error(L, "rollout: diverge_threshold must be > 0, got %f", thr);
+  if (first < 0 || first != floor(first)) return op_error(L, "rollout: first_realization must be an integer >= 0, got %f", first);
   o.realizations_per_batch = (int64_t)rpb; o.horizon = (int64_t)hz; o.diverge_threshold = thr;
   o.first_realization = (int64_t)first;
   int64_t M = traj->ndim >= 1 ? traj->shape[0] : 0;

@@ -645,6 +645,10 @@ local function check_parameter_space(ctx, ps, extra_grid)
       for _, k in ipairs(yaml.keys(cat)) do ctx.param_names[k] = true end
     end
   end
+  if ctx.param_names.noise_type and not ctx.param_names.noise_scale then
+    ctx:warn("parameter_space", "noise_type is sampled but noise_scale is not: the stochastic block " ..
+      "exists only when both are given (reference convention), so these operators have no noise; add noise_scale")
+  end
   local seen, declared = {}, 0
   for _, c in ipairs(M.CATEGORIES) do
     local cat = ps[c]

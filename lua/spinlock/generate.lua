@@ -242,7 +242,7 @@ function M.prepare(cfg, opts)
 
   -- the operator settings: build (not run) the first operator of this shard
   local smp = params.sample(cfg, p.first, 1)
-  local ok_op, op = pcall(operator.build, smp.rows[1], { seed = p.seed, op_index = p.first, device = p.device })
+  local ok_op, op = pcall(operator.build, smp.rows[1], { seed = p.seed, op_index = p.first, device = p.device, ignore_unknown = true })
   if not ok_op then user_error("operator %d cannot be built: %s", p.first, tostring(op)) end
   if not opts.force and not opts.resume then dataset.refuse_existing(p.output) end
   local has_free, free = pcall(function() return op.free end)
@@ -355,7 +355,7 @@ function M.run(cfg, opts)
         end
         local ic_k = ics:select(1, k)
         local t_b = now()
-        local op = operator.build(mapped, { seed = p.seed, op_index = op_index, device = p.device })
+        local op = operator.build(mapped, { seed = p.seed, op_index = op_index, device = p.device, ignore_unknown = true })
         local t_r = now()
         timings.build = timings.build + (t_r - t_b)
         local traj, status = op:rollout(ic_k, p.M, p.T, { seed = p.seed, op_index = op_index, device = p.device })
@@ -457,7 +457,7 @@ function M.resimulate(f, attrs, row, R, opts)
   local op_index = f:read("metadata/operator_index", row, 1)[1]
   local smp = params.sample(cfg, op_index, 1)
   local ic = f:read("inputs/fields", row, 1):select(1, 1)
-  local op = operator.build(smp.rows[1], { seed = attrs.seed, op_index = op_index, device = "cpu" })
+  local op = operator.build(smp.rows[1], { seed = attrs.seed, op_index = op_index, device = "cpu", ignore_unknown = true })
   local Mr = math.min(R, attrs.num_realizations)
   return (op:rollout(ic, Mr, attrs.num_timesteps, { seed = attrs.seed, op_index = op_index, device = "cpu" }))
 end
@@ -475,7 +475,7 @@ function M.rebuild_operator(f, attrs, row, opts)
   local op_index = f:read("metadata/operator_index", row, 1)[1]
   local smp = params.sample(cfg, op_index, 1)
   local T = attrs.num_timesteps or cfg.simulation.num_timesteps
-  local op = operator.build(smp.rows[1], { seed = attrs.seed, op_index = op_index, device = "cpu",
+  local op = operator.build(smp.rows[1], { seed = attrs.seed, op_index = op_index, device = "cpu", ignore_unknown = true,
                                            horizon = math.max(T - 1, 1) })
   return op, op_index, cfg
 end

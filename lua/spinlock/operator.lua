@@ -29,15 +29,56 @@ local function opt_index(v, what, def)
   return v
 end
 
---- Builds an operator from a mapped parameter table (spinlock.params rows).
+-- The keys operator.build reads and what an absent key means (engine/core/operator.c defaults;
+-- docs/operators.md).  Every key is optional.
+M.KEYS = {
+  num_layers = "default 3", base_channels = "default 32", kernel_size = "default 3",
+  grid_size = "default 64", activation = "default gelu", normalization = "default instance",
+  dropout_rate = "default 0 (no dropout)",
+  noise_type = "absent: no stochastic block; needs noise_scale",
+  noise_scale = "absent: no stochastic block; needs noise_type",
+  noise_schedule = "default constant", schedule_period = "default 100 steps",
+  spatial_correlation = "default 0 (white noise)", update_policy = "default residual",
+  dt = "default 0.01; 0 also means absent (reference convention)",
+  alpha = "default 0.5; 0 also means absent (reference convention)",
+}
+
+local function check_keys(params, opts)
+  local names
+  for k, v in pairs(params) do
+    if M.KEYS[k] == nil and not opts.ignore_unknown then
+      if not names then
+        names = {}
+        for n in pairs(M.KEYS) do names[#names + 1] = n end
+        table.sort(names)
+      end
+      local near = type(k) == "string" and require("spinlock.cli").nearest(k, names)
+      error(("operator.build: unknown parameter '%s'%s (valid: %s)"):format(tostring(k),
+        near and (" (did you mean '" .. near .. "'?)") or "", table.concat(names, ", ")), 3)
+    end
+    local _ = v
+  end
+  local nt = params.noise_type
+  if nt ~= nil and nt ~= "none" and params.noise_scale == nil and not opts.ignore_unknown then
+    error(("operator.build: noise_type '%s' needs noise_scale (the stochastic block exists only when both " ..
+      "are given); add noise_scale, or drop noise_type / set it to 'none'"):format(tostring(nt)), 3)
+  end
+end
+
+--- Builds an operator from a mapped parameter table (spinlock.params rows).  Keys: M.KEYS, all
+-- optional (absent → the default listed there); an unknown key is an error naming the nearest
+-- valid one, and so is noise_type without noise_scale.
 -- opts: seed (default 0), op_index (default 0), conv_algo ("auto" default; "im2col", "fft",
 -- "fftrow", "direct" force one algorithm for every k×k conv), horizon (annealing step count
--- used by op:forward until a rollout sets its own), device (accepted; only "cpu" runs for now).
+-- used by op:forward until a rollout sets its own), device (accepted; only "cpu" runs for now),
+-- ignore_unknown (true for rows of a validated config: its extra sampled dimensions have no
+-- effect, and config loading already warned about them and about noise_type without noise_scale).
 function M.build(params, opts)
   opts = opts or {}
   if type(params) ~= "table" then
     error("operator.build: mapped parameter table expected, got " .. type(params), 2)
   end
+  check_keys(params, opts)
   local seed = opt_index(opts.seed, "seed", 0)
   local index = opt_index(opts.op_index, "op_index", 0)
   local op = core.operator_new(params, seed, index, opts.conv_algo)
