@@ -25,7 +25,7 @@ return {
     { "num-operators", type = "int", help = "number of operators (overrides sampling.total_samples)" },
     { "total-samples", type = "int", help = "same as --num-operators (the reference's name)" },
     { "seed", type = "int", help = "dataset seed (overrides sampling.sobol.seed)" },
-    { "device", type = "string", help = "cpu, cuda, cuda:<n> or auto (default: simulation.device); cuda without a GPU is an error" },
+    { "device", type = "string", help = "cpu or auto (default: simulation.device); rollouts run on the CPU in this build, so cuda/cuda:<n> is an error and auto means cpu" },
     { "threads", type = "int", help = "CPU threads (default: all cores); results do not depend on it" },
     { "resume", type = "flag", help = "continue an incomplete output file (config and seed must match)" },
     { "force", type = "flag", help = "overwrite an existing output file" },
@@ -70,6 +70,7 @@ return {
       print(("features    %s"):format(#plan.families > 0 and table.concat(plan.families, ", ") or "none"))
       print(("seed        %d"):format(plan.seed))
       print(("device      %s"):format(plan.device))
+      if plan.device_note then print(("note        %s"):format(plan.device_note:gsub("^note: ", ""))) end
       print(("output      %s%s"):format(plan.output, cfg.dataset.storage.store_trajectories and
         (" (trajectories stored as %s)"):format(cfg.dataset.storage.trajectory_dtype) or ""))
       print(("size        about %s before compression (ICs%s)"):format(generate.format_bytes(plan.estimated_bytes),

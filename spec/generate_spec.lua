@@ -255,6 +255,25 @@ end })
       assert.truthy(msg:find("not a Spinlock dataset", 1, true), msg)
     end)
 
+    it("resolves devices to the CPU: auto notes a visible GPU, cuda is an error (fake backend info)", function()
+      local gpu = { cuda_available = true }
+      local none = { cuda_available = false, reason = "no driver" }
+      assert.are.same({ "cpu" }, { generate.resolve_device("cpu", gpu) })
+      assert.are.same({ "cpu" }, { generate.resolve_device("auto", none) })
+      local dev, note = generate.resolve_device("auto", gpu)
+      assert.are.equal("cpu", dev)
+      assert.truthy(note and note:find("^note: a GPU is visible, but rollouts run on the CPU in this build"), note)
+      for _, want in ipairs({ "cuda", "cuda:0", "cuda:3" }) do
+        for _, info in ipairs({ gpu, none }) do
+          local ok, e = pcall(generate.resolve_device, want, info)
+          assert.is_false(ok)
+          assert.is_true(require("spinlock.cli").is_user_error(e), tostring(e))
+          assert.truthy(e.msg:find("device '" .. want .. "' requested, but rollouts run on the CPU in this build", 1, true), e.msg)
+          assert.are.equal(info == none, e.msg:find("no driver", 1, true) ~= nil, e.msg)
+        end
+      end
+    end)
+
     it("rejects several grid sizes, bad shards and an unavailable CUDA device", function()
       local multi = H.write_config(dir, { name = "multi.yaml" }):gsub("", "")
       local text = io.open(multi):read("*a"):gsub("choices: %[16%]", "choices: [16, 32]")
@@ -266,13 +285,12 @@ end })
       assert.truthy(msg:find("--shard must be i/n with 1 <= i <= n", 1, true), msg)
       msg = H.err_of(generate.plan, cfg, { shard = "x" })
       assert.truthy(msg:find("got 'x'", 1, true), msg)
-      local info = sl.backend_info and sl.backend_info()
-      if not (info and info.cuda_available) then
-        msg = H.err_of(generate.plan, cfg, { device = "cuda" })
-        assert.truthy(msg:find("no CUDA device is available", 1, true), msg)
-        assert.truthy(msg:find("--device cpu", 1, true), msg)
-        assert.are.equal("cpu", generate.plan(cfg, { device = "auto" }).device)
-      end
+      -- rollouts run on the CPU in this build: cuda is an error whatever the machine has
+      msg = H.err_of(generate.plan, cfg, { device = "cuda" })
+      assert.truthy(msg:find("rollouts run on the CPU in this build", 1, true), msg)
+      assert.truthy(msg:find("docs/cuda.md", 1, true), msg)
+      assert.truthy(msg:find("--device cpu", 1, true), msg)
+      assert.are.equal("cpu", generate.plan(cfg, { device = "auto" }).device)
       msg = H.err_of(generate.plan, cfg, { device = "tpu" })
       assert.truthy(msg:find("unknown device 'tpu'", 1, true), msg)
     end)

@@ -81,19 +81,29 @@ function M.shard_output(path, shard)
   return string.format("%s.shard-%d-of-%d%s", base, shard[1], shard[2], ext)
 end
 
-local function resolve_device(want)
+--- The device generation runs on: "cpu", and a note (string or nil) to show the user.
+-- The operator has no CUDA path yet (docs/cuda.md, "Operator rollouts (plan)"), so rollouts run
+-- on the CPU whatever the machine has: an explicit cuda request is an error rather than a run
+-- that silently uses the CPU, and auto picks the CPU, with a note when a GPU is visible.
+-- info: sl.backend_info() (a parameter so specs can pretend a GPU is there).
+function M.resolve_device(want, info)
   want = want or "auto"
-  local info = sl.backend_info and sl.backend_info() or nil
+  if info == nil then info = sl.backend_info and sl.backend_info() or nil end
   local has_cuda = info and info.cuda_available
-  if want == "auto" then return has_cuda and "cuda" or "cpu", info end
-  if want == "cpu" then return "cpu", info end
-  if want:match("^cuda") then
-    if not has_cuda then
-      local why = info and info.reason or "this build has no CUDA backend"
-      user_error("device '%s' requested but no CUDA device is available (%s); use --device cpu " ..
-                 "(generation never falls back silently)", want, tostring(why))
+  if want == "cpu" then return "cpu" end
+  if want == "auto" then
+    if has_cuda then
+      return "cpu", "note: a GPU is visible, but rollouts run on the CPU in this build " ..
+                    "(the operator has no CUDA path yet; docs/cuda.md has the plan)"
     end
-    return want, info
+    return "cpu"
+  end
+  if want == "cuda" or want:match("^cuda:%d+$") then
+    local why = has_cuda and "" or
+      string.format("; besides, no CUDA device is available (%s)", tostring(info and info.reason or "this build has no CUDA backend"))
+    user_error("device '%s' requested, but rollouts run on the CPU in this build (the operator has no CUDA " ..
+               "path yet; docs/cuda.md has the plan)%s; use --device cpu or auto (generation never falls back silently)",
+               want, why)
   end
   user_error("unknown device '%s' (expected auto, cpu, cuda or cuda:<n>)", tostring(want))
 end
@@ -130,7 +140,7 @@ function M.plan(cfg, opts)
   p.P = #cfg.parameters
   p.seed = cfg.sampling.sobol.seed
   p.output = M.shard_output(opts.output or cfg.dataset.output_path, p.shard)
-  p.device = resolve_device(opts.device or cfg.simulation.device)
+  p.device, p.device_note = M.resolve_device(opts.device or cfg.simulation.device)
   p.batch_size = math.max(1, math.min(opts.batch_size or cfg.sampling.batch_size or 64, 64))
   p.flush_every = math.max(1, opts.flush_every or 8)
   p.flush_seconds = opts.flush_seconds or 60
@@ -266,6 +276,7 @@ function M.run(cfg, opts)
   local p, operator, features, fx, schema, ic_plan = pre.plan, pre.operator, pre.features, pre.fx, pre.schema, pre.ic_plan
   local ic = require "spinlock.ic"
   if opts.threads then sl.set_num_threads(opts.threads) end
+  if p.device_note and not opts.quiet then io.stderr:write(p.device_note, "\n") end
 
   local t_start = now()
   local timings = { sampling = 0, ic = 0, build = 0, rollout = 0, features = 0, io = 0 }
