@@ -447,9 +447,20 @@ static void print_help(void) {
          "  spinlock repl                   interactive Lua prompt (also bare `spinlock` on a terminal)\n"
          "  spinlock --version\n\n"
          "Commands:\n", SL_VERSION);
+  /* A_b.lua next to A-b.lua is a spelling alias (train_vqvae for train-vqvae): runnable, but
+   * listed once, under the dashed name. */
+  int shown[256];
+  for (int i = 0; i < n; i++) {
+    shown[i] = 1;
+    if (!strchr(r[i].name, '_')) continue;
+    char dashed[128];
+    snprintf(dashed, sizeof dashed, "%s", r[i].name);
+    for (char *c = dashed; *c; c++) if (*c == '_') *c = '-';
+    for (int j = 0; j < n; j++) if (j != i && !strcmp(r[j].name, dashed)) shown[i] = 0;
+  }
   int w = 8;
-  for (int i = 0; i < n; i++) if ((int)strlen(r[i].name) > w) w = (int)strlen(r[i].name);
-  for (int i = 0; i < n; i++) printf("  %-*s  %s\n", w, r[i].name, r[i].summary);
+  for (int i = 0; i < n; i++) if (shown[i] && (int)strlen(r[i].name) > w) w = (int)strlen(r[i].name);
+  for (int i = 0; i < n; i++) if (shown[i]) printf("  %-*s  %s\n", w, r[i].name, r[i].summary);
   if (n == 0) printf("  (none found in %s/recipes)\n", g_home);
   printf("\nEnvironment:\n"
          "  SPINLOCK_HOME        folder with lua/, recipes/, configs/ (now %s)\n"
