@@ -28,6 +28,14 @@ return {
     if opts.num_operators < 8 then cli.user_error("--num-operators must be at least 8, got %d", opts.num_operators) end
     local config = require "spinlock.config"
     local generate = require "spinlock.generate"
+    local train = require "spinlock.vqvae.train"
+    local vqvae_config = opts.vqvae_config or (paths.configs .. "/vqvae/fast_training.yaml")
+    -- both configs are checked before any work, so a bad --vqvae-config costs no generation
+    if opts.vqvae_config and cli.path_kind(opts.vqvae_config) ~= "file" then
+      cli.user_error("--vqvae-config: %s %s", opts.vqvae_config,
+        cli.path_kind(opts.vqvae_config) == "dir" and "is a folder, expected a file" or "not found")
+    end
+    train.resolve_config(vqvae_config)
     local dir = opts.output:gsub("/+$", "")
     cli.ensure_dir(dir, "--output")
     local data = dir .. "/dataset.h5"
@@ -43,9 +51,7 @@ return {
     if res.status ~= "complete" then return end          -- interrupted: the binary reports it
 
     banner("2/3 train-vqvae: cleaning, categories, 3-level tokenizer")
-    local train = require "spinlock.vqvae.train"
-    local tr = train.run { datasets = { data }, output = ckpt,
-                           config = opts.vqvae_config or (paths.configs .. "/vqvae/fast_training.yaml") }
+    local tr = train.run { datasets = { data }, output = ckpt, config = vqvae_config }
     if tr.interrupted then return end
 
     banner("3/3 tokens: model:get_tokens(features)")

@@ -37,4 +37,28 @@ describe("spinlock demo", function()
     assert.truthy(out:find("spinlock demo: error: --num-operators must be at least 8, got 2", 1, true), out)
     assert.falsy(out:find("traceback", 1, true), out)
   end)
+
+  it("checks --vqvae-config and --output before generating anything", function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    os.execute("mkdir -p '" .. dir .. "/adir'")
+    local notes = dir .. "/notes.txt"
+    local fh = assert(io.open(notes, "w")); fh:write("some notes\n"); fh:close()
+    local cases = {
+      { "--vqvae-config '" .. notes .. "' --output '" .. dir .. "/d1'",
+        notes .. ": expected a YAML mapping of settings (key: value) at the top level, found text 'some notes'" },
+      { "--vqvae-config '" .. dir .. "/adir' --output '" .. dir .. "/d1'",
+        "--vqvae-config: " .. dir .. "/adir is a folder, expected a file" },
+      { "--output '" .. notes .. "'", "--output: " .. notes .. " is a file, expected a folder" },
+    }
+    for _, c in ipairs(cases) do
+      local out, code = run(("SPINLOCK_PROGRESS=0 '%s' demo %s"):format(paths.exe, c[1]))
+      assert.are.equal(1, code, out)
+      assert.truthy(out:find("spinlock demo: error: " .. c[2], 1, true), out)
+      assert.falsy(out:lower():find("traceback", 1, true), out)
+      assert.falsy(out:find("1/3 generate", 1, true), out)
+    end
+    assert.is_nil(io.open(dir .. "/d1/dataset.h5"), "nothing generated")
+    os.execute("rm -rf '" .. dir .. "'")
+  end)
 end)
