@@ -1,5 +1,5 @@
-/* conv.c — conv2d forward: im2col+GEMM, row-FFT+GEMM, 2-D FFT (FFTW) and direct, with a
- * reusable workspace and a cost model choosing among them.
+/* conv.c — conv2d forward: im2col+GEMM, row-FFT+GEMM, 2-D FFT (FFTW), Winograd F(4×4,3×3) and
+ * direct, with a reusable workspace and a cost model choosing among them.
  *
  * All paths compute out[b,co,y,x] = bias[co] + Σ_ci Σ_dy,dx w[co,ci,dy+r,dx+r] · x̃[b,ci,y+dy,x+dx]
  * with r = k/2 and x̃ the zero- or circularly-padded input.
@@ -12,6 +12,8 @@
  * count.
  *
  * fftrow: see conv_fftrow below (row FFTs + per-frequency complex GEMMs).
+ *
+ * winograd (3×3 only): see conv_winograd below (tile transforms + 36 GEMMs per tile chunk).
  *
  * FFT: circular padding is exact at the grid size (P,Q) = (H,W).  Zero padding needs a grid with
  * no wrap-around into the data: P ≥ H + r suffices (an output row reads input rows y-r..y+r, and

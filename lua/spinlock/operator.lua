@@ -31,7 +31,7 @@ end
 
 --- Builds an operator from a mapped parameter table (spinlock.params rows).
 -- opts: seed (default 0), op_index (default 0), conv_algo ("auto" default; "im2col", "fft",
--- "fftrow", "direct" force one algorithm for every k×k conv), horizon (annealing step count
+-- "fftrow", "direct", "winograd" (3×3 convs only) force one algorithm for every k×k conv), horizon (annealing step count
 -- used by op:forward until a rollout sets its own), device (accepted; only "cpu" runs for now).
 function M.build(params, opts)
   opts = opts or {}
