@@ -466,7 +466,7 @@ static sl_status conv_gemm(sl_operator *op, float *out, const float *in, const o
 }
 
 /* One convolution of the network: the fixed-tiling GEMM for im2col layers (and every 1×1),
- * the conv module otherwise (its FFT, row-FFT and direct paths compute each image alone). */
+ * the conv module otherwise (its FFT, row-FFT, Winograd and direct paths compute each image alone). */
 static sl_status run_conv(sl_operator *op, op_conv *c, int64_t R) {
   if (c->algo == SL_CONV_IM2COL)
     return conv_gemm(op, op->buf[c->out_buf], op->buf[c->in_buf], c, R, 0);
