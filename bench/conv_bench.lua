@@ -3,6 +3,7 @@
 -- GFLOP/s are "direct-convolution FLOPs" = 2·B·Cout·Cin·k²·H·W per call, whatever the algorithm
 -- really does (so FFT numbers above the sgemm rate mean fewer real FLOPs, not a faster machine).
 -- fftrow = FFT along x + complex GEMMs along y (no weight cache).
+-- wino = Winograd F(4x4,3x3) (k = 3 rows only; steady state, transformed weights cached).
 -- fft is timed in the steady state of a rollout (weight spectra cached in a reused workspace);
 -- the "fft 1st" column is the first call, which also transforms the weights.
 -- auto = what the engine picks by default (algo "auto", steady state with a reused workspace),
@@ -52,14 +53,14 @@ print(string.format("conv2d benchmark — OpenBLAS core %s, %d BLAS threads, %d 
   sl.blas_corename(), sl.blas_threads(), sl.num_threads and sl.num_threads() or -1))
 print(string.format("sgemm (sl.matmul) %dx%dx%d: %.1f GFLOP/s (%.2f ms)\n", n, n, n, gemm_rate, t_gemm * 1e3))
 
-local pairs_ = quick and {{3, 16}, {64, 128}} or {{3, 16}, {64, 128}, {256, 256}}
+local pairs_ = quick and {{3, 16}, {64, 128}} or {{3, 16}, {32, 32}, {64, 128}, {256, 256}}
 local ks = quick and {3, 7} or {3, 5, 7}
 local grids = quick and {64} or {64, 128}
 local B = 3
 
-local header = string.format("%-10s %2s %5s | %9s %5s | %9s %5s %-6s | %9s %5s | %9s %5s %9s | %9s %5s",
+local header = string.format("%-10s %2s %5s | %9s %5s | %9s %5s %-8s | %9s %5s | %9s %5s %9s | %9s %5s | %9s %5s",
   "Cin->Cout", "k", "grid", "im2col ms", "ratio", "auto ms", "ratio", "chose", "fftrow ms", "ratio", "fft ms", "ratio",
-  "fft 1st", "direct ms", "ratio")
+  "fft 1st", "wino ms", "ratio", "direct ms", "ratio")
 print(header)
 print(string.rep("-", #header))
 
@@ -90,6 +91,7 @@ for _, grid in ipairs(grids) do
         t_fft = best_time(run("fft"), reps, false)
       end)
       if not ok then t_fft, t_first = nil, nil end
+      local t_wino = k == 3 and best_time(run("winograd"), reps, warm) or nil
       local t_dir = flops <= 2.5e9 and best_time(run("direct"), flops < 2e8 and 3 or 1, flops < 2e8) or nil
       -- auto: the call that reports the choice also warms its workspace (fft weight spectra)
       local _, used = sl.conv2d(x, w, b, {algo = "auto", workspace = ws, out = out})
@@ -97,9 +99,10 @@ for _, grid in ipairs(grids) do
       local label = string.format("%d->%d k=%d %d²", cin, cout, k, grid)
       local r_auto = flops / t_auto / 1e9 / gemm_rate
       if cin >= 64 and (not worst or r_auto < worst[1]) then worst = {r_auto, label} end
-      print(string.format("%-10s %2d %4d² | %s | %s %-6s | %s | %s %9s | %s",
+      print(string.format("%-10s %2d %4d² | %s | %s %-8s | %s | %s %9s | %s | %s",
         cin .. "->" .. cout, k, grid, cell(t_im, flops), cell(t_auto, flops), used, cell(t_row, flops),
-        cell(t_fft, flops), t_first and string.format("%9.1f", t_first * 1e3) or "n/a", cell(t_dir, flops)))
+        cell(t_fft, flops), t_first and string.format("%9.1f", t_first * 1e3) or "n/a", cell(t_wino, flops),
+        cell(t_dir, flops)))
       ws:free()
       x:free(); w:free(); out:free()
     end

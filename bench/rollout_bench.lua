@@ -3,8 +3,8 @@
 -- each layer uses: FFT layers can show more than the machine's sgemm rate).
 --
 -- Operators span the baseline_10k space (gelu, instance norm, gaussian noise, residual policy):
--- small (n=2, b=16, k=3), mid (n=3, b=32, k=5) and a residual one (n=4, b=32, k=3), at 64² and
--- 128², M = 3.  Steps per case adapt to its cost so the whole file stays well under a minute on
+-- small (n=2, b=16, k=3), mid (n=3, b=32, k=5), a residual one (n=4, b=32, k=3) and a wide one
+-- (n=3, b=64, k=3), at 64² and 128², M = 3.  Steps per case adapt to its cost so the whole file stays well under a minute on
 -- 2 cores; the first (untimed) rollout warms up the workspace and FFT weight spectra.
 --
 -- Usage: build/spinlock run bench/rollout_bench.lua [quick]
@@ -19,6 +19,7 @@ local cases = {
   { name = "n2 b16 k3", p = { num_layers = 2, base_channels = 16, kernel_size = 3 } },
   { name = "n3 b32 k5", p = { num_layers = 3, base_channels = 32, kernel_size = 5 } },
   { name = "n4 b32 k3", p = { num_layers = 4, base_channels = 32, kernel_size = 3 } },
+  { name = "n3 b64 k3", p = { num_layers = 3, base_channels = 64, kernel_size = 3 } },
 }
 
 print(("threads %d, BLAS %s"):format(sl.num_threads(), sl.blas_corename()))

@@ -54,16 +54,18 @@ end
 
 local assert_close = SH.assert_close   -- flat lists, max abs diff <= tol
 
-local ALGOS = { "direct", "im2col", "fft", "fftrow", "auto" }
+local ALGOS = { "direct", "im2col", "fft", "fftrow", "winograd", "auto" }
 
 local function check_all(x, w, bias, padding, what)
   local ref = ref_conv(x, w, bias, padding == "circular")
   for _, algo in ipairs(ALGOS) do
+    if algo == "winograd" and w:size(3) ~= 3 then goto continue end
     local y, used = sl.conv2d(x, w, bias, { padding = padding, algo = algo })
     assert.are.same({x:size(1), w:size(1), x:size(3), x:size(4)}, y:shape())
     if algo ~= "auto" then assert.are.equal(algo, used) end
     assert_close(ref, y:tolist(), 2e-5 * (1 + x:size(2) * w:size(3) ^ 2),
       string.format("%s, %s padding, algo %s", what, padding, algo))
+    ::continue::
   end
 end
 
@@ -149,8 +151,10 @@ describe("conv2d", function()
     assert.truthy(e:find("float32", 1, true) and e:find("float64", 1, true), e)
     e = err_of(x, sl.zeros(2, 3, 3, 3), nil, {padding = "reflect"})
     assert.truthy(e:find("unknown padding 'reflect'", 1, true), e)
-    e = err_of(x, sl.zeros(2, 3, 3, 3), nil, {algo = "winograd"})
-    assert.truthy(e:find("unknown algo 'winograd'", 1, true), e)
+    e = err_of(x, sl.zeros(2, 3, 3, 3), nil, {algo = "gemm3"})
+    assert.truthy(e:find("unknown algo 'gemm3'", 1, true), e)
+    e = err_of(x, sl.zeros(2, 3, 5, 5), nil, {algo = "winograd"})
+    assert.truthy(e:find("3x3 kernels only, got k = 5", 1, true), e)
     for _, shape in ipairs({ {1, 3, 0, 8}, {1, 3, 8, 0} }) do
       e = err_of(sl.zeros(unpack(shape)), sl.zeros(4, 3, 3, 3))
       assert.are.equal("conv2d: input [" .. table.concat(shape, ",") .. "] has an empty spatial dimension " ..
@@ -163,7 +167,8 @@ describe("conv2d", function()
   it("gives the same bits whatever the thread count", function()
     local x, w, b = rand({3, 6, 20, 20}), rand({8, 6, 5, 5}), rand({8})
     local n0 = sl.num_threads()
-    for _, algo in ipairs({"im2col", "fftrow", "fft", "direct"}) do
+    for _, algo in ipairs({"im2col", "fftrow", "fft", "direct", "winograd"}) do
+      local w = algo == "winograd" and w:narrow(3, 2, 3):narrow(4, 2, 3) or w
       sl.set_num_threads(1)
       local y1 = sl.conv2d(x, w, b, {algo = algo}):tolist()
       sl.set_num_threads(2)
@@ -221,7 +226,47 @@ describe("conv2d", function()
     assert.truthy(err:find("[1,3,4,4]", 1, true) and err:find("[1,3,4,5]", 1, true), err)
   end)
 
+  -- Winograd F(4x4,3x3): tiles crossing the border (sizes not multiples of 4), grids of several
+  -- 128-tile chunks, both paddings, strided inputs; against the double-precision Lua reference.
+  -- The transforms amplify rounding: the spec allows 1e-5·(1 + max|y|) (seen: ~1e-6 relative).
+  it("winograd matches the naive convolution within 1e-5 relative", function()
+    local cases = {
+      -- B, Cin, Cout, H, W
+      {2, 3, 4, 7, 9}, {1, 5, 3, 13, 10}, {3, 2, 2, 1, 5}, {1, 2, 3, 2, 2}, {2, 3, 2, 50, 47},
+    }
+    for _, c in ipairs(cases) do
+      local x, w, b = rand({c[1], c[2], c[4], c[5]}), rand({c[3], c[2], 3, 3}), rand({c[3]})
+      local xs = x:transpose(3, 4):contiguous():transpose(3, 4)   -- same values, strided
+      assert.is_true(xs:is_contiguous() == (c[4] == 1 or c[5] == 1))
+      for _, padding in ipairs({"zeros", "circular"}) do
+        local ref = ref_conv(x, w, b, padding == "circular")
+        local m = 0
+        for _, v in ipairs(ref) do m = math.max(m, math.abs(v)) end
+        for _, input in ipairs({x, xs}) do
+          local y, used = sl.conv2d(input, w, b, {padding = padding, algo = "winograd"})
+          assert.are.equal("winograd", used)
+          assert_close(ref, y:tolist(), 1e-5 * (1 + m), table.concat(c, "x") .. " " .. padding)
+        end
+      end
+    end
+  end)
+
+  it("winograd does not depend on the batch and never serves stale weights", function()
+    local x, w = rand({3, 4, 23, 45}), rand({5, 4, 3, 3})
+    local ws = sl.conv2d_workspace()
+    local all = sl.conv2d(x, w, nil, {algo = "winograd", workspace = ws})
+    for b = 1, 3 do
+      local one = sl.conv2d(x:narrow(1, b, 1), w, nil, {algo = "winograd", workspace = ws})
+      assert.are.same(all:narrow(1, b, 1):contiguous():tolist(), one:tolist(), "image " .. b)
+    end
+    w:set(3, 2, 1, 2, 2)
+    assert_close(ref_conv(x, w, nil, false), sl.conv2d(x, w, nil, {algo = "winograd", workspace = ws}):tolist(),
+      1e-4, "after changing the weights in place")
+    ws:free()
+  end)
+
   it("exposes the auto choice", function()
+    assert.are.equal("winograd", sl.conv2d_choose(3, 64, 64, 64, 64, 3))
     assert.are.equal("im2col", sl.conv2d_choose(3, 64, 64, 64, 64, 1))
     local a = sl.conv2d_choose(3, 64, 128, 64, 64, 7, "zeros", true)
     assert.truthy(a == "fft" or a == "im2col")

@@ -177,7 +177,7 @@ describe("operator forward", function()
 
   it("matches the reference forward built from sl ops, for every conv algorithm", function()
     for i, p in ipairs(cases) do
-      for _, algo in ipairs { "auto", "im2col", "fft", "fftrow", "direct" } do
+      for _, algo in ipairs { "auto", "im2col", "fft", "fftrow", "direct", "winograd" } do
         local op = operator.build(p, { seed = 3, op_index = i, conv_algo = algo })
         local G = p.grid_size
         local x = randn({ 3, 3, G, G }, i)
@@ -225,6 +225,28 @@ describe("operator forward", function()
     sl.set_num_threads(saved)
     same_bits(a, b, "forward, 1 vs 2 threads")
     same_bits(ta, tb, "rollout, 1 vs 2 threads")
+  end)
+
+  it("runs 3x3 layers with winograd identically for any batch size and thread count", function()
+    -- G = 52: 13x13 = 169 tiles per image, so two 128-tile chunks with a partial one
+    local saved = sl.num_threads()
+    local op = operator.build(params { grid_size = 52, base_channels = 6, num_layers = 3, noise_type = "gaussian",
+                                       noise_scale = 0.1 }, { seed = 5, conv_algo = "winograd" })
+    local used = {}
+    for _, l in ipairs(op:info().layers) do used[l.algo] = true end
+    assert.is_true(used.winograd)
+    local ic = randn({ 3, 52, 52 }, 6)
+    sl.set_num_threads(1)
+    local a = op:rollout(ic, 3, 3, { realizations_per_batch = 1 })
+    sl.set_num_threads(2)
+    local b = op:rollout(ic, 3, 3, { realizations_per_batch = 3 })
+    local c = op:rollout(ic, 3, 3, { realizations_per_batch = 2 })
+    sl.set_num_threads(saved)
+    same_bits(a, b, "batch 1 / 1 thread vs batch 3 / 2 threads")
+    same_bits(a, c, "batch 1 vs 2")
+    -- a forced winograd on a 5x5 operator falls back to im2col
+    local o5 = operator.build(params { kernel_size = 5 }, { conv_algo = "winograd" })
+    for _, l in ipairs(o5:info().layers) do assert.are_not.equal("winograd", l.algo) end
   end)
 end)
 

@@ -1,5 +1,5 @@
-/* conv.c — conv2d forward: im2col+GEMM, row-FFT+GEMM, 2-D FFT (FFTW) and direct, with a
- * reusable workspace and a cost model choosing among them.
+/* conv.c — conv2d forward: im2col+GEMM, row-FFT+GEMM, 2-D FFT (FFTW), Winograd F(4×4,3×3) and
+ * direct, with a reusable workspace and a cost model choosing among them.
  *
  * All paths compute out[b,co,y,x] = bias[co] + Σ_ci Σ_dy,dx w[co,ci,dy+r,dx+r] · x̃[b,ci,y+dy,x+dx]
  * with r = k/2 and x̃ the zero- or circularly-padded input.
@@ -12,6 +12,8 @@
  * count.
  *
  * fftrow: see conv_fftrow below (row FFTs + per-frequency complex GEMMs).
+ *
+ * winograd (3×3 only): see conv_winograd below (tile transforms + 36 GEMMs per tile chunk).
  *
  * FFT: circular padding is exact at the grid size (P,Q) = (H,W).  Zero padding needs a grid with
  * no wrap-around into the data: P ≥ H + r suffices (an output row reads input rows y-r..y+r, and
@@ -63,6 +65,11 @@ struct sl_conv2d_ws {
   int64_t key[6];  /* cout, cin, k, P, Q, padding */
   int     wvalid;
   size_t  fft_budget;
+  /* Winograd transformed weights U [36][cout][cin], valid for wino_key and the weights in wino_w. */
+  float  *wino_u;  size_t wino_u_bytes;
+  float  *wino_w;  size_t wino_w_bytes;
+  int64_t wino_key[2];
+  int     wino_valid;
 };
 
 sl_conv2d_ws *sl_conv2d_ws_new(void) {
@@ -77,6 +84,9 @@ void sl_conv2d_ws_clear(sl_conv2d_ws *ws) {
   sl_free(ws->wspec, ws->wspec_bytes);     ws->wspec = NULL;   ws->wspec_bytes = 0;
   sl_free(ws->wcopy, ws->wcopy_bytes);     ws->wcopy = NULL;   ws->wcopy_bytes = 0;
   ws->wvalid = 0;
+  sl_free(ws->wino_u, ws->wino_u_bytes);   ws->wino_u = NULL;  ws->wino_u_bytes = 0;
+  sl_free(ws->wino_w, ws->wino_w_bytes);   ws->wino_w = NULL;  ws->wino_w_bytes = 0;
+  ws->wino_valid = 0;
 }
 
 void sl_conv2d_ws_free(sl_conv2d_ws *ws) {
@@ -86,7 +96,7 @@ void sl_conv2d_ws_free(sl_conv2d_ws *ws) {
 }
 
 size_t sl_conv2d_ws_bytes(const sl_conv2d_ws *ws) {
-  return ws ? ws->scratch_bytes + ws->wspec_bytes + ws->wcopy_bytes : 0;
+  return ws ? ws->scratch_bytes + ws->wspec_bytes + ws->wcopy_bytes + ws->wino_u_bytes + ws->wino_w_bytes : 0;
 }
 
 void sl_conv2d_ws_set_fft_budget(sl_conv2d_ws *ws, size_t bytes) { if (ws) ws->fft_budget = bytes; }
@@ -109,13 +119,15 @@ const char *sl_conv_algo_name(sl_conv_algo a) {
     case SL_CONV_FFT: return "fft";
     case SL_CONV_DIRECT: return "direct";
     case SL_CONV_FFTROW: return "fftrow";
+    case SL_CONV_WINOGRAD: return "winograd";
   }
   return "?";
 }
 
 int sl_conv_algo_from_name(const char *s, sl_conv_algo *out) {
-  static const sl_conv_algo all[] = { SL_CONV_AUTO, SL_CONV_IM2COL, SL_CONV_FFT, SL_CONV_DIRECT, SL_CONV_FFTROW };
-  for (int i = 0; i < 5; i++) if (!strcmp(s, sl_conv_algo_name(all[i]))) { *out = all[i]; return 0; }
+  static const sl_conv_algo all[] = { SL_CONV_AUTO, SL_CONV_IM2COL, SL_CONV_FFT, SL_CONV_DIRECT, SL_CONV_FFTROW,
+                                      SL_CONV_WINOGRAD };
+  for (int i = 0; i < 6; i++) if (!strcmp(s, sl_conv_algo_name(all[i]))) { *out = all[i]; return 0; }
   return -1;
 }
 
@@ -163,7 +175,9 @@ static size_t fft_wspec_bytes(int64_t cin, int64_t cout, int64_t p, int64_t q) {
  *    (≈ C_ROW·Q·log2 Q s each, scatter included);
  *  - fft: B·(Cin+Cout) 2-D transforms (C_PLANE·PQ·log2 PQ s each) plus the mixing, bound by
  *    streaming the weight spectra (MIX_BW) or by its flops (MIX_RATE); + Cin·Cout weight
- *    transforms when the spectra are not cached in the workspace. */
+ *    transforms when the spectra are not cached in the workspace;
+ *  - winograd (k = 3): 36 GEMMs of 2·Cout·Cin·tiles flops at eff(Cout, Cin), plus one transform
+ *    per tile and channel (in and out, C_WTILE s each), tiles = B·⌈H/4⌉·⌈W/4⌉. */
 #define G_RATE   80e9     /* sgemm per core */
 #define GC_RATE  70e9     /* cgemm per core, in real flops (OpenBLAS's complex kernel is a bit slower) */
 #define C_ROW    2.0e-10
@@ -171,6 +185,7 @@ static size_t fft_wspec_bytes(int64_t cin, int64_t cout, int64_t p, int64_t q) {
 #define MIX_BW   8e9
 #define MIX_RATE 40e9
 #define MARGIN   0.85
+#define C_WTILE  4e-8     /* one 6×6 input or output tile transform of one channel (winograd) */
 
 static double gemm_eff(double m, double k) { return 1.0 / (1.0 + 16.0 / m + 16.0 / k); }
 
@@ -191,7 +206,13 @@ sl_conv_algo sl_conv2d_choose(int64_t B, int64_t cin, int64_t cout, int64_t h, i
   double t_fft = (double)B * (cin + cout) * plane + mix + (weights_cached ? 0.0 : (double)cin * cout * plane);
   if (k > 63) t_fftrow = INFINITY;
   if (fft_wspec_bytes(cin, cout, p, q) > fft_budget) t_fft = INFINITY;
+  double tiles = (double)B * ((h + 3) / 4) * ((w + 3) / 4);
+  double t_wino = k != 3 ? INFINITY
+                : 72.0 * cout * cin * tiles / (G_RATE * gemm_eff(cout, cin)) + tiles * (cin + cout) * C_WTILE;
   /* The model is good to ~15%: switch away from plain im2col only when the gain is clear. */
+  double best3 = t_im2col < t_fftrow ? t_im2col : t_fftrow;
+  if (t_fft < best3) best3 = t_fft;
+  if (t_wino < MARGIN * best3) return SL_CONV_WINOGRAD;
   double best_other = t_fftrow < t_im2col ? t_fftrow : t_im2col;
   if (t_fft < MARGIN * best_other) return SL_CONV_FFT;
   return t_fftrow < MARGIN * t_im2col ? SL_CONV_FFTROW : SL_CONV_IM2COL;
@@ -783,6 +804,159 @@ done:
   return SL_OK;
 }
 
+/* ---- Winograd F(4×4, 3×3) ----
+ *
+ * Each 4×4 output tile comes from a 6×6 input tile d: Y = Aᵀ[Σ_ci (G g Gᵀ) ⊙ (Bᵀ d B)]A, with the
+ * interpolation points 0, ±1, ±2, ∞ (the transforms below).  The elementwise product summed over
+ * channels is 36 independent GEMMs U_e [Cout×Cin] @ V_e [Cin×tiles]: 36·Cin·Cout MACs per 16
+ * outputs instead of 144·Cin·Cout for im2col.
+ *
+ * Work items are (image, chunk of WINO_CHUNK consecutive tiles in row-major tile order); the chunk
+ * size depends only on the layer shape, so every output element meets the same transforms and
+ * the same GEMM shape (sl_sgemm_serial, one BLAS call per item and e) whatever the batch size
+ * or thread count: results are bit-identical across both.  The transformed weights U [36][Cout][Cin]
+ * are cached in the workspace (computed in double) and validated against an exact weight copy. */
+#define WINO_CHUNK 128                 /* tiles per item (GEMM width) */
+
+static void wino_weights(float *u, const float *w, int64_t cin, int64_t cout) {
+  for (int64_t co = 0; co < cout; co++)
+    for (int64_t ci = 0; ci < cin; ci++) {
+      const float *g = w + (co * cin + ci) * 9;
+      double t[6][3], r[6][6];
+      for (int j = 0; j < 3; j++) {   /* G g: columns */
+        double g0 = g[0 * 3 + j], g1 = g[1 * 3 + j], g2 = g[2 * 3 + j];
+        t[0][j] = g0 / 4; t[1][j] = -(g0 + g1 + g2) / 6; t[2][j] = -(g0 - g1 + g2) / 6;
+        t[3][j] = g0 / 24 + g1 / 12 + g2 / 6; t[4][j] = g0 / 24 - g1 / 12 + g2 / 6; t[5][j] = g2;
+      }
+      for (int i = 0; i < 6; i++) {   /* (G g) Gᵀ: rows */
+        double g0 = t[i][0], g1 = t[i][1], g2 = t[i][2];
+        r[i][0] = g0 / 4; r[i][1] = -(g0 + g1 + g2) / 6; r[i][2] = -(g0 - g1 + g2) / 6;
+        r[i][3] = g0 / 24 + g1 / 12 + g2 / 6; r[i][4] = g0 / 24 - g1 / 12 + g2 / 6; r[i][5] = g2;
+      }
+      for (int e = 0; e < 36; e++) u[(e * cout + co) * cin + ci] = (float)r[e / 6][e % 6];
+    }
+}
+
+/* Bᵀ z for a 6-vector, in place-free form. */
+#define WINO_BT(o0, o1, o2, o3, o4, o5, z0, z1, z2, z3, z4, z5) do { \
+    o0 = 4.0f * (z0) - 5.0f * (z2) + (z4);                     \
+    o1 = -4.0f * ((z1) + (z2)) + (z3) + (z4);                   \
+    o2 = 4.0f * ((z1) - (z2)) - (z3) + (z4);                    \
+    o3 = 2.0f * ((z3) - (z1)) - (z2) + (z4);                    \
+    o4 = 2.0f * ((z1) - (z3)) - (z2) + (z4);                    \
+    o5 = 4.0f * (z1) - 5.0f * (z3) + (z5); } while (0)
+
+/* V[e][ci][n] for the tiles t0..t0+nn-1 of one channel plane; rb is a 6-row scratch of width
+ * 4·ntx+2 holding the padded input rows of one tile row. */
+static void wino_input(float *v, int64_t ldv, const float *plane, int64_t H, int64_t W, int circ,
+                       int64_t ntx, int64_t t0, int64_t nn, float *rb) {
+  int64_t wp = 4 * ntx + 2, ty_loaded = -1;
+  for (int64_t n = 0; n < nn; n++) {
+    int64_t t = t0 + n, ty = t / ntx, tx = t % ntx;
+    if (ty != ty_loaded) {
+      for (int i = 0; i < 6; i++) {
+        float *d = rb + i * wp;
+        int64_t y = 4 * ty - 1 + i;
+        if (y < 0 || y >= H) {
+          if (!circ) { memset(d, 0, (size_t)wp * sizeof(float)); continue; }
+          y = ((y % H) + H) % H;
+        }
+        const float *src = plane + y * W;
+        for (int64_t xp = 0; xp < wp; xp++) {
+          int64_t x = xp - 1;
+          if (x >= 0 && x < W) d[xp] = src[x];
+          else d[xp] = circ ? src[((x % W) + W) % W] : 0.0f;
+        }
+      }
+      ty_loaded = ty;
+    }
+    float tm[6][6];
+    const float *d = rb + 4 * tx;
+    for (int j = 0; j < 6; j++)
+      WINO_BT(tm[0][j], tm[1][j], tm[2][j], tm[3][j], tm[4][j], tm[5][j],
+              d[0 * wp + j], d[1 * wp + j], d[2 * wp + j], d[3 * wp + j], d[4 * wp + j], d[5 * wp + j]);
+    for (int i = 0; i < 6; i++) {
+      float o0, o1, o2, o3, o4, o5;
+      WINO_BT(o0, o1, o2, o3, o4, o5, tm[i][0], tm[i][1], tm[i][2], tm[i][3], tm[i][4], tm[i][5]);
+      float *vv = v + (int64_t)(i * 6) * ldv + n;
+      vv[0] = o0; vv[ldv] = o1; vv[2 * ldv] = o2; vv[3 * ldv] = o3; vv[4 * ldv] = o4; vv[5 * ldv] = o5;
+    }
+  }
+}
+
+#define WINO_AT(o0, o1, o2, o3, m0, m1, m2, m3, m4, m5) do { \
+    float a_ = (m1) + (m2), b_ = (m1) - (m2), c_ = (m3) + (m4), d_ = (m3) - (m4); \
+    o0 = (m0) + a_ + c_; o1 = b_ + 2.0f * d_; o2 = a_ + 4.0f * c_; o3 = b_ + 8.0f * d_ + (m5); } while (0)
+
+/* Output tiles of one channel plane from M[e][n] (stride ldm between e), cropped to H×W. */
+static void wino_output(float *o, const float *m, int64_t ldm, float bias, int64_t H, int64_t W,
+                        int64_t ntx, int64_t t0, int64_t nn) {
+  for (int64_t n = 0; n < nn; n++) {
+    int64_t t = t0 + n, ty = t / ntx, tx = t % ntx;
+    float tm[4][6], y[4][4];
+    for (int j = 0; j < 6; j++) {
+      const float *mm = m + j * ldm + n;
+      WINO_AT(tm[0][j], tm[1][j], tm[2][j], tm[3][j], mm[0], mm[6 * ldm], mm[12 * ldm], mm[18 * ldm],
+              mm[24 * ldm], mm[30 * ldm]);
+    }
+    for (int i = 0; i < 4; i++)
+      WINO_AT(y[i][0], y[i][1], y[i][2], y[i][3], tm[i][0], tm[i][1], tm[i][2], tm[i][3], tm[i][4], tm[i][5]);
+    int64_t y0 = 4 * ty, x0 = 4 * tx;
+    int ny = H - y0 < 4 ? (int)(H - y0) : 4, nx = W - x0 < 4 ? (int)(W - x0) : 4;
+    for (int i = 0; i < ny; i++)
+      for (int j = 0; j < nx; j++) o[(y0 + i) * W + x0 + j] = y[i][j] + bias;
+  }
+}
+
+static sl_status conv_winograd(float *out, const float *x, const float *w, const float *bias,
+                               int64_t B, int64_t cin, int64_t cout, int64_t H, int64_t W, int64_t k, int circ,
+                               sl_conv2d_ws *ws) {
+  if (k != 3) return SL_ERR(SL_ERR_NOT_IMPL, "conv2d: algo \"winograd\" supports 3x3 kernels only, got k = %lld", (long long)k);
+  size_t wbytes = (size_t)cout * cin * 9 * sizeof(float), ubytes = (size_t)36 * cout * cin * sizeof(float);
+  if (!(ws->wino_valid && ws->wino_key[0] == cout && ws->wino_key[1] == cin && !memcmp(ws->wino_w, w, wbytes))) {
+    ws->wino_valid = 0;
+    if (!ws_buf(&ws->wino_u, &ws->wino_u_bytes, ubytes + sizeof(float)) ||
+        !ws_buf(&ws->wino_w, &ws->wino_w_bytes, wbytes + sizeof(float)))
+      return SL_ERR(SL_ERR_OOM, "conv2d: cannot allocate the winograd weights (%lld x %lld channels)",
+                    (long long)cout, (long long)cin);
+    wino_weights(ws->wino_u, w, cin, cout);
+    memcpy(ws->wino_w, w, wbytes);
+    ws->wino_key[0] = cout; ws->wino_key[1] = cin; ws->wino_valid = 1;
+  }
+  const float *u = ws->wino_u;
+  int64_t ntx = (W + 3) / 4, nty = (H + 3) / 4, ntiles = ntx * nty, hw = H * W;
+  int64_t chunk = ntiles < WINO_CHUNK ? ntiles : WINO_CHUNK;
+  while (chunk > 16 && (size_t)36 * (cin + cout) * chunk * sizeof(float) > COL_BUDGET) chunk /= 2;
+  int64_t nchunks = (ntiles + chunk - 1) / chunk;
+  /* Stride between the 36 matrices, padded by a cache line: at power-of-two sizes the transforms'
+   * 36 interleaved streams otherwise all map to the same cache sets. */
+  int64_t sv = cin * chunk + 16, sm = cout * chunk + 16;
+  size_t per = ((size_t)36 * (sv + sm) + 6 * (size_t)(4 * ntx + 2) + 15) & ~(size_t)15;
+  int nt = sl_num_threads();
+  if (nt < 1) nt = 1;
+  if (!ws_buf(&ws->scratch, &ws->scratch_bytes, per * nt * sizeof(float)))
+    return SL_ERR(SL_ERR_OOM, "conv2d: cannot allocate %d winograd buffers of %zu floats", nt, per);
+  float *scratch = ws->scratch;
+  int prev = sl_blas_set_threads(1);
+  #pragma omp parallel for schedule(dynamic) num_threads(nt)
+  for (int64_t item = 0; item < B * nchunks; item++) {
+    int64_t b = item / nchunks, t0 = (item % nchunks) * chunk, nn = ntiles - t0 < chunk ? ntiles - t0 : chunk;
+    float *v = scratch + (size_t)thread_index() * per, *m = v + (size_t)36 * sv;
+    float *rb = m + (size_t)36 * sm;
+    const float *img = x + b * cin * hw;
+    for (int64_t ci = 0; ci < cin; ci++)
+      wino_input(v + ci * chunk, sv, img + ci * hw, H, W, circ, ntx, t0, nn, rb);
+    for (int e = 0; e < 36; e++)
+      sl_sgemm_serial(0, 0, cout, nn, cin, 1.0f, u + (size_t)e * cout * cin, cin,
+                      v + (size_t)e * sv, chunk, 0.0f, m + (size_t)e * sm, chunk);
+    float *ob = out + b * cout * hw;
+    for (int64_t co = 0; co < cout; co++)
+      wino_output(ob + co * hw, m + co * chunk, sm, bias ? bias[co] : 0.0f, H, W, ntx, t0, nn);
+  }
+  sl_blas_set_threads(prev);
+  return SL_OK;
+}
+
 /* ---- entry points ---- */
 
 sl_conv_algo sl_conv2d_resolve(const sl_tensor *x, const sl_tensor *w, sl_conv_padding padding,
@@ -864,6 +1038,7 @@ sl_status sl_conv2d_into(sl_tensor *out, const sl_tensor *x0, const sl_tensor *w
     case SL_CONV_DIRECT: conv_direct(o, xp, wp, bp, B, cin, cout, H, W, k, circ); break;
     case SL_CONV_FFT:    st = conv_fft(o, xp, wp, bp, B, cin, cout, H, W, k, padding, ws); break;
     case SL_CONV_FFTROW: st = conv_fftrow(o, xp, wp, bp, B, cin, cout, H, W, k, padding, ws); break;
+    case SL_CONV_WINOGRAD: st = conv_winograd(o, xp, wp, bp, B, cin, cout, H, W, k, circ, ws); break;
     default:             st = conv_im2col(o, xp, wp, bp, B, cin, cout, H, W, k, circ, ws); break;
   }
 done:

@@ -141,7 +141,7 @@ sl_status sl_operator_config_check(const sl_operator_config *c) {
     return SL_ERR(SL_ERR_ARG, "%s: dt must be > 0, got %g", op, c->dt);
   if (!(c->alpha >= 0 && c->alpha <= 1))
     return SL_ERR(SL_ERR_ARG, "%s: alpha must be in [0, 1], got %g", op, c->alpha);
-  if ((int)c->conv_algo < 0 || c->conv_algo > SL_CONV_FFTROW)
+  if ((int)c->conv_algo < 0 || c->conv_algo > SL_CONV_WINOGRAD)
     return SL_ERR(SL_ERR_ARG, "%s: unknown conv algorithm %d", op, (int)c->conv_algo);
   return SL_OK;
 }
@@ -181,6 +181,7 @@ static sl_status add_conv(sl_operator *op, sl_opconv_role role, int block, int s
   c->algo = op->cfg.conv_algo != SL_CONV_AUTO ? op->cfg.conv_algo
           : sl_conv2d_choose(NOMINAL_BATCH, cin, cout, G, G, k, SL_CONV_PAD_ZEROS, 1, (size_t)256 << 20);
   if (k == 1 && c->algo != SL_CONV_DIRECT) c->algo = SL_CONV_IM2COL;   /* 1×1: a plain GEMM */
+  if (k != 3 && c->algo == SL_CONV_WINOGRAD) c->algo = SL_CONV_IM2COL;   /* winograd is 3×3 only */
   return op->nconv++, SL_OK;
 }
 
@@ -465,7 +466,7 @@ static sl_status conv_gemm(sl_operator *op, float *out, const float *in, const o
 }
 
 /* One convolution of the network: the fixed-tiling GEMM for im2col layers (and every 1×1),
- * the conv module otherwise (its FFT, row-FFT and direct paths compute each image alone). */
+ * the conv module otherwise (its FFT, row-FFT, Winograd and direct paths compute each image alone). */
 static sl_status run_conv(sl_operator *op, op_conv *c, int64_t R) {
   if (c->algo == SL_CONV_IM2COL)
     return conv_gemm(op, op->buf[c->out_buf], op->buf[c->in_buf], c, R, 0);

@@ -11,6 +11,9 @@
  *  - SL_CONV_FFT:    FFTW r2c of the padded input and weights, per-frequency channel mixing
  *                    (a complex [Cout×Cin] @ [Cin×B] product per frequency), c2r; fastest at
  *                    k ≥ 5 when a workspace keeps the weight spectra, but those are large;
+ *  - SL_CONV_WINOGRAD: 3×3 only, F(4×4,3×3): per 6×6 input tile a transform, 36 GEMMs
+ *                    [Cout×Cin] @ [Cin×tiles], an output transform; ¼ of im2col's multiplies;
+ *                    transformed weights cached in the workspace;
  *  - SL_CONV_DIRECT: a plain loop nest; the reference, and fast enough for tiny problems;
  *  - SL_CONV_AUTO:   picks by a cost model (sl_conv2d_choose).
  *
@@ -25,7 +28,8 @@
 #include "sl_tensor.h"
 
 typedef enum { SL_CONV_PAD_ZEROS = 0, SL_CONV_PAD_CIRCULAR = 1 } sl_conv_padding;
-typedef enum { SL_CONV_AUTO = 0, SL_CONV_IM2COL, SL_CONV_FFT, SL_CONV_DIRECT, SL_CONV_FFTROW } sl_conv_algo;
+typedef enum { SL_CONV_AUTO = 0, SL_CONV_IM2COL, SL_CONV_FFT, SL_CONV_DIRECT, SL_CONV_FFTROW,
+               SL_CONV_WINOGRAD } sl_conv_algo;
 
 typedef struct sl_conv2d_ws sl_conv2d_ws;
 

@@ -1,6 +1,6 @@
 /* l_conv.c — Lua binding of sl_conv.h:
  *   y, algo = sl.conv2d(x, w, bias_or_nil, opts)
- *     opts (all optional): padding = "zeros" | "circular", algo = "auto" | "im2col" | "fft" | "fftrow" | "direct",
+ *     opts (all optional): padding = "zeros" | "circular", algo = "auto" | "im2col" | "fft" | "fftrow" | "winograd" | "direct",
  *     workspace = a ConvWorkspace (reused buffers and cached FFT weight spectra), out = a contiguous
  *     float32 [B,Cout,H,W] tensor to write into.  Returns the output and the algorithm used.
  *   ws = sl.conv2d_workspace()   ws:bytes(), ws:clear(), ws:free(), ws:set_fft_budget(bytes)
@@ -82,7 +82,7 @@ static int l_conv2d(lua_State *L) {
     if (!lua_isnil(L, -1)) {
       const char *s = luaL_checkstring(L, -1);
       if (sl_conv_algo_from_name(s, &algo) != 0)
-        return luaL_error(L, "conv2d: unknown algo '%s' (expected \"auto\", \"im2col\", \"fft\", \"fftrow\" or \"direct\")", s);
+        return luaL_error(L, "conv2d: unknown algo '%s' (expected \"auto\", \"im2col\", \"fft\", \"fftrow\", \"winograd\" or \"direct\")", s);
     }
     lua_getfield(L, 4, "workspace");
     if (!lua_isnil(L, -1)) ws = check_ws(L, lua_gettop(L));

@@ -132,7 +132,7 @@ static int l_new(lua_State *L) {
   if (!lua_isnoneornil(L, 4)) {
     const char *s = luaL_checkstring(L, 4);
     if (sl_conv_algo_from_name(s, &c.conv_algo) != 0)
-      return op_error(L, "operator: unknown conv_algo '%s' (expected auto, im2col, fft, fftrow or direct)", s);
+      return op_error(L, "operator: unknown conv_algo '%s' (expected auto, im2col, fft, fftrow, winograd or direct)", s);
   }
   op_ud *u = lua_newuserdata(L, sizeof *u);
   u->op = NULL;

@@ -69,10 +69,11 @@ end
 -- optional (absent → the default listed there); an unknown key is an error naming the nearest
 -- valid one, and so is noise_type without noise_scale.
 -- opts: seed (default 0), op_index (default 0), conv_algo ("auto" default; "im2col", "fft",
--- "fftrow", "direct" force one algorithm for every k×k conv), horizon (annealing step count
--- used by op:forward until a rollout sets its own), device (accepted; only "cpu" runs for now),
--- ignore_unknown (true for rows of a validated config: its extra sampled dimensions have no
--- effect, and config loading already warned about them and about noise_type without noise_scale).
+-- "fftrow", "direct", "winograd" (3×3 convs only) force one algorithm for every k×k conv),
+-- horizon (annealing step count used by op:forward until a rollout sets its own), device
+-- (accepted; only "cpu" runs for now), ignore_unknown (true for rows of a validated config: its
+-- extra sampled dimensions have no effect, and config loading already warned about them and
+-- about noise_type without noise_scale).
 function M.build(params, opts)
   opts = opts or {}
   if type(params) ~= "table" then
