@@ -21,6 +21,8 @@ return {
     { "output", type = "path", help = "folder for evaluation.json and the PNGs (default: next to the checkpoint)" },
   },
   run = function(opts)
+    -- a wrong --output is reported before the (slow) evaluation, not after it
+    if opts.output then cli.ensure_dir(opts.output, "--output") end
     local vqvae = require "spinlock.vqvae"
     local ev = require "spinlock.vqvae.evaluate"
     local st = require "spinlock.safetensors"

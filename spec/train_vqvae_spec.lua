@@ -449,6 +449,9 @@ describe("tokenize and evaluate-vqvae on a dataset file", function()
     -- --epochs 0 blames the command line, not the config file
     local o = sh(cases[4][1])
     assert.is_nil(o:find(cfgfile, 1, true), o)
+    -- evaluate-vqvae checks --output before evaluating
+    o = sh(cases[#cases][1])
+    assert.is_nil(o:find("topographic", 1, true), o)
     -- the notes file is never overwritten by tokenize
     f = assert(io.open(notes)); assert.are.equal("just some notes\n", f:read("*a")); f:close()
   end)
