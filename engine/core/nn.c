@@ -168,6 +168,26 @@ static sl_status done(sl_status st, sl_tensor *a, sl_tensor *b, sl_tensor *c, sl
   return st;
 }
 
+/* The inputs every normalisation backward needs, made contiguous in dtype dt, plus the grad_in
+ * buffer; on failure everything is released and the status returned (LayerNorm and BatchNorm
+ * share this marshalling; only their kernels differ). */
+typedef struct { sl_tensor *x, *g, *mean, *rstd, *w, *dx; } norm_bwd_args;
+
+static sl_status norm_bwd_prepare(norm_bwd_args *a, const sl_tensor *x, const sl_tensor *grad_out,
+                                  const sl_tensor *mean, const sl_tensor *rstd, const sl_tensor *weight,
+                                  sl_dtype dt, const char *op, const char *mean_name, const char *rstd_name)
+{
+  *a = (norm_bwd_args){0};
+  sl_status st = contig(&a->x, x, dt, op, "input");
+  if (st == SL_OK) st = contig(&a->g, grad_out, dt, op, "grad_output");
+  if (st == SL_OK) st = contig(&a->mean, mean, dt, op, mean_name);
+  if (st == SL_OK) st = contig(&a->rstd, rstd, dt, op, rstd_name);
+  if (st == SL_OK && weight) st = contig(&a->w, weight, dt, op, "weight");
+  if (st == SL_OK) st = sl_tensor_empty(&a->dx, dt, x->ndim, x->shape);
+  if (st != SL_OK) return done(st, a->x, a->g, a->mean, a->rstd, a->w, a->dx);
+  return SL_OK;
+}
+
 /* =========================== Linear =========================== */
 
 sl_status sl_nn_linear_forward(sl_tensor **out, const sl_tensor *x, const sl_tensor *weight,
@@ -341,19 +361,13 @@ sl_status sl_nn_layernorm_backward(sl_tensor **grad_in, sl_tensor *grad_weight, 
   if (grad_bias && !weight) SL_TRY(check_vec(grad_bias, F, op, "grad_bias", "the input's last dim"));
   if (grad_weight && !weight)
     return SL_ERR(SL_ERR_ARG, "layer_norm_backward: grad_weight given without a weight");
-  sl_tensor *xc = NULL, *gc = NULL, *mc = NULL, *rc = NULL, *wc = NULL, *dx = NULL;
-  sl_status st = contig(&xc, x, dt, op, "input");
-  if (st == SL_OK) st = contig(&gc, grad_out, dt, op, "grad_output");
-  if (st == SL_OK) st = contig(&mc, mean, dt, op, "mean");
-  if (st == SL_OK) st = contig(&rc, rstd, dt, op, "rstd");
-  if (st == SL_OK && weight) st = contig(&wc, weight, dt, op, "weight");
-  if (st == SL_OK) st = sl_tensor_empty(&dx, dt, x->ndim, x->shape);
-  if (st != SL_OK) return done(st, xc, gc, mc, rc, wc, dx);
-  NN_CALL(dt, ln_bwd, sl_tensor_data(dx), data_or_null(grad_weight), data_or_null(grad_bias),
-          sl_tensor_data(gc), sl_tensor_data(xc), sl_tensor_data(mc), sl_tensor_data(rc),
-          data_or_null(wc), rows, F);
-  *grad_in = dx;
-  return done(SL_OK, xc, gc, mc, rc, wc, NULL);
+  norm_bwd_args a;
+  SL_TRY(norm_bwd_prepare(&a, x, grad_out, mean, rstd, weight, dt, op, "mean", "rstd"));
+  NN_CALL(dt, ln_bwd, sl_tensor_data(a.dx), data_or_null(grad_weight), data_or_null(grad_bias),
+          sl_tensor_data(a.g), sl_tensor_data(a.x), sl_tensor_data(a.mean), sl_tensor_data(a.rstd),
+          data_or_null(a.w), rows, F);
+  *grad_in = a.dx;
+  return done(SL_OK, a.x, a.g, a.mean, a.rstd, a.w, NULL);
 }
 
 /* =========================== BatchNorm1d =========================== */
@@ -438,19 +452,13 @@ sl_status sl_nn_batchnorm_backward(sl_tensor **grad_in, sl_tensor *grad_weight, 
   if (weight) { SL_TRY(check_input(weight, op, "weight")); SL_TRY(check_vec(weight, C, op, "weight", "one per channel")); }
   if (grad_weight) SL_TRY(check_running(grad_weight, C, dt, op, "grad_weight"));
   if (grad_bias) SL_TRY(check_running(grad_bias, C, dt, op, "grad_bias"));
-  sl_tensor *xc = NULL, *gc = NULL, *mc = NULL, *rc = NULL, *wc = NULL, *dx = NULL;
-  sl_status st = contig(&xc, x, dt, op, "input");
-  if (st == SL_OK) st = contig(&gc, grad_out, dt, op, "grad_output");
-  if (st == SL_OK) st = contig(&mc, save_mean, dt, op, "save_mean");
-  if (st == SL_OK) st = contig(&rc, save_rstd, dt, op, "save_rstd");
-  if (st == SL_OK && weight) st = contig(&wc, weight, dt, op, "weight");
-  if (st == SL_OK) st = sl_tensor_empty(&dx, dt, x->ndim, x->shape);
-  if (st != SL_OK) return done(st, xc, gc, mc, rc, wc, dx);
-  NN_CALL(dt, bn_bwd, sl_tensor_data(dx), data_or_null(grad_weight), data_or_null(grad_bias),
-          sl_tensor_data(gc), sl_tensor_data(xc), sl_tensor_data(mc), sl_tensor_data(rc),
-          data_or_null(wc), N, C, L, training);
-  *grad_in = dx;
-  return done(SL_OK, xc, gc, mc, rc, wc, NULL);
+  norm_bwd_args a;
+  SL_TRY(norm_bwd_prepare(&a, x, grad_out, save_mean, save_rstd, weight, dt, op, "save_mean", "save_rstd"));
+  NN_CALL(dt, bn_bwd, sl_tensor_data(a.dx), data_or_null(grad_weight), data_or_null(grad_bias),
+          sl_tensor_data(a.g), sl_tensor_data(a.x), sl_tensor_data(a.mean), sl_tensor_data(a.rstd),
+          data_or_null(a.w), N, C, L, training);
+  *grad_in = a.dx;
+  return done(SL_OK, a.x, a.g, a.mean, a.rstd, a.w, NULL);
 }
 
 /* =========================== Dropout =========================== */
