@@ -91,6 +91,24 @@ describe("nn gradient checks (float64, finite differences)", function()
     assert.is_true(gradcheck(nn.Linear(4, 2, { dtype = "float64" }), randn({ 2, 3, 4 }, 3)) < TOL)
   end)
 
+  it("BlockLinear: gradients, and output block g depends only on input block g", function()
+    local m = nn.BlockLinear({ { 3, 2 }, { 2, 4 }, { 1, 1 } }):double()
+    assert.is_true(gradcheck(m, randn({ 5, 6 }, 4)) < TOL)
+    -- off-block weight entries stay zero through a backward pass and have no effect
+    local w = m.weight
+    assert.are.equal(0, w:narrow(1, 1, 2):narrow(2, 4, 3):abs():max())
+    assert.are.equal(0, m.grad_weight:narrow(1, 3, 4):narrow(2, 1, 3):abs():max())
+    local x = randn({ 2, 6 }, 5)
+    local y0 = m:forward(x):clone()
+    local x2 = x:clone()
+    x2:narrow(2, 4, 2):copy(randn({ 2, 2 }, 6))   -- change input block 2 only
+    local y1 = m:forward(x2)
+    assert.are.equal(0, (y1:narrow(2, 1, 2) - y0:narrow(2, 1, 2)):abs():max())
+    assert.are.equal(0, (y1:narrow(2, 7, 1) - y0:narrow(2, 7, 1)):abs():max())
+    assert.is_true((y1:narrow(2, 3, 4) - y0:narrow(2, 3, 4)):abs():max() > 0)
+    assert.has_error(function() nn.BlockLinear({}) end)
+  end)
+
   it("Linear on a strided (transposed) input", function()
     local base = randn({ 5, 4 }, 4)
     local x = base:t()                       -- [4, 5], not contiguous
@@ -164,6 +182,7 @@ describe("nn float32 kernels agree with the float64 ones", function()
     { "BatchNorm1d", function() return nn.BatchNorm1d(6) end },
     { "Dropout", function() return nn.Dropout(0.3, { seed = 2 }) end },
     { "ResidualMLP", function() return nn.ResidualMLP(6, { hidden = 9 }) end },
+    { "BlockLinear", function() return nn.BlockLinear({ { 4, 3 }, { 2, 2 } }) end },
     { "MLP", function() return nn.MLP({ 6, 8, 4 }, { batch_norm = true, activation = "gelu" }) end },
   }
   for _, b in ipairs(builders) do

@@ -1,4 +1,4 @@
--- spinlock.nn layers: Linear, activations, LayerNorm, BatchNorm1d, Dropout, Identity.
+-- spinlock.nn layers: Linear, BlockLinear, activations, LayerNorm, BatchNorm1d, Dropout, Identity.
 -- Each forward/backward is one or two calls into the C kernels (sl._nn); see module.lua for the
 -- conventions (backward(x, grad_out) → grad_in, parameter gradients accumulated).
 local sl = require "spinlock"
@@ -54,6 +54,76 @@ end
 
 function Linear:extra_repr()
   return ("%d -> %d%s"):format(self.in_features, self.out_features, self.bias and "" or ", no bias")
+end
+
+-- ---------------------------------------------------------------- BlockLinear
+-- A block-diagonal linear map: the input is a concatenation of groups (in_1 | in_2 | …) and
+-- output group g depends only on input group g: y_g = x_g W_gᵀ + b_g.  Stored as one dense
+-- [Σout, Σin] weight whose off-block entries are masked to zero, so the forward and backward are
+-- one matmul each instead of a Lua loop over groups (the VQ-VAE has one group per category).
+-- groups: list of {in_size, out_size}.
+local BlockLinear = Module:extend("BlockLinear")
+M.BlockLinear = BlockLinear
+
+function BlockLinear:init(groups, opts)
+  opts = opts or {}
+  if type(groups) ~= "table" or #groups == 0 then
+    error("BlockLinear: groups must be a non-empty list of {in_size, out_size}", 3)
+  end
+  local n_in, n_out = 0, 0
+  for i, gsz in ipairs(groups) do
+    if type(gsz) ~= "table" then error(("BlockLinear: group %d must be {in_size, out_size}"):format(i), 3) end
+    check_size(gsz[1], "group " .. i .. " in_size", "BlockLinear")
+    check_size(gsz[2], "group " .. i .. " out_size", "BlockLinear")
+    n_in, n_out = n_in + gsz[1], n_out + gsz[2]
+  end
+  self.groups, self.in_features, self.out_features = groups, n_in, n_out
+  local g = rand.generator(opts)
+  local w = sl.zeros({ n_out, n_in })
+  local mask = sl.zeros({ n_out, n_in })
+  local b = sl.zeros({ n_out })
+  local r0, c0 = 0, 0
+  for _, gsz in ipairs(groups) do
+    local ni, no = gsz[1], gsz[2]
+    if ni > 0 and no > 0 then
+      local bound = 1 / math.sqrt(ni)
+      local blk = sl.zeros({ no, ni })
+      g:uniform_(blk, -bound, bound)
+      w:narrow(1, r0 + 1, no):narrow(2, c0 + 1, ni):copy(blk)
+      mask:narrow(1, r0 + 1, no):narrow(2, c0 + 1, ni):copy(sl.ones({ no, ni }))
+      local bb = sl.zeros({ no })
+      g:uniform_(bb, -bound, bound)
+      b:narrow(1, r0 + 1, no):copy(bb)
+    end
+    r0, c0 = r0 + no, c0 + ni
+  end
+  self.mask = mask                       -- not a buffer: it follows from the groups
+  self:register_parameter("weight", w:to(opt_dtype(opts)))
+  self:register_parameter("bias", b:to(opt_dtype(opts)))
+end
+
+-- The mask in the weight's dtype (the module may have been converted with :double()).
+function BlockLinear:_mask()
+  if self.mask:dtype() ~= self.weight:dtype() then self.mask = self.mask:to(self.weight:dtype()) end
+  return self.mask
+end
+
+function BlockLinear:forward(x)
+  -- Masking here keeps off-block entries inert even if something wrote into them.
+  self._w = sl.mul(self.weight, self:_mask())
+  self.output = K.linear_forward(x, self._w, self.bias)
+  return self.output
+end
+
+function BlockLinear:backward(x, grad_out)
+  local w = self._w or sl.mul(self.weight, self:_mask())
+  self.grad_input = K.linear_backward(grad_out, x, w, self.grad_weight, self.grad_bias, true)
+  self.grad_weight:copy(sl.mul(self.grad_weight, self:_mask()))
+  return self.grad_input
+end
+
+function BlockLinear:extra_repr()
+  return ("%d -> %d in %d blocks"):format(self.in_features, self.out_features, #self.groups)
 end
 
 -- ---------------------------------------------------------------- activations

@@ -282,7 +282,11 @@ function M.load(path)
   local tensors = st.load(base .. ".safetensors")
   local cats = {}
   for i, c in ipairs(doc.categories) do cats[i] = { name = c.name, size = c.size } end
-  local m = Model(doc.config, cats)
+  local cfg = {}
+  for k, v in pairs(doc.config or {}) do cfg[k] = v end
+  -- Checkpoints written before the block decoder existed have no such key and no such weights.
+  if cfg.category_decoder == nil then cfg.category_decoder = "none" end
+  local m = Model(cfg, cats)
   m.transform = unpack_tree(doc.transform, tensors)
   m:load_state_dict(unpack_tree(doc.weights, tensors))
   m:load_quantizer_states(unpack_tree(doc.quantizers, tensors))

@@ -2,15 +2,21 @@
 --
 -- Data flow for a batch x [B, D] (model column order: category c owns columns off_c .. off_c+n_c-1):
 --   per category c:   h_c = Enc_c(x_c)  (Linear n_c→H, ReLU, Dropout, Linear H→E, LayerNorm)
---                     z_c = Head_c(h_c) (Linear E→d, Dropout, LayerNorm)          z = [z_1 … z_C]
+--                     z_c = Head_c(h_c) (Linear E→d, Dropout, LayerNorm unless latent_norm = none)
+--                                                                                 z = [z_1 … z_C]
 --   category codes:   residual quantization of each z_c over L levels (§9.16: a real hierarchy):
 --                     r_0 = z_c, q_l = Q_{c,l}(r_l), r_{l+1} = r_l − q_l; prefix_{c,l} = Σ_{j≤l} q_j
 --   operator tokens:  the same residual scheme on the whole z with one codebook per level, so each
 --                     operator gets one token per level (coarse, medium, fine), each refining what
 --                     the coarser ones left (DESIGN.md "Tokens")
---   decoder:          one shared Dec (Linear Σd→H_dec, ReLU, Dropout, Linear H_dec→D) decodes any
---                     prefix: x̂^path_l = Dec(prefix^path_l), so the reconstruction at level l uses
---                     levels 0..l only and its error falls level by level.
+--   decoder:          one shared Dec (Linear Σd→H_dec, ReLU, Dropout, Linear H_dec→D) plus, with
+--                     category_decoder = linear, a block-diagonal linear map that takes each
+--                     category's own latent block to its own columns (nn.BlockLinear); their sum
+--                     decodes any prefix: x̂^path_l = Dec(prefix^path_l) + Blk(prefix^path_l), so
+--                     the reconstruction at level l uses levels 0..l only and its error falls level
+--                     by level.  The block path is what lets the category codes carry their bits to
+--                     the output: through the shared MLP alone every category's code has to pass a
+--                     256-wide ReLU layer fitted on a few hundred operators (docs/vqvae.md).
 -- Loss (per batch): rec = mse(x̂^cat_fine, x) + mse(x̂^tok_fine, x)
 --                 + informativeness_weight · mean over coarser levels l < L of the same two mse
 --                 + vq  = mean over categories of Σ_l commitment_{c,l} + Σ_l commitment^tok_l
@@ -34,6 +40,8 @@ M.DEFAULTS = {
   category_codebook_sizes = { 8, 16, 32 },   -- K per level for the per-category codes
   token_codebook_sizes = { 16, 64, 256 },    -- K per level for the operator tokens
   decoder_hidden_dim = 256,
+  category_decoder = "linear",  -- "linear": add the per-category block-diagonal path; "none"
+  latent_norm = "layernorm",    -- LayerNorm at the end of each head (the reference); or "none"
   dropout = 0.05,
   commitment_cost = 0.25,       -- beta (paper convention, §9.19)
   ema_decay = 0.99,
@@ -66,6 +74,12 @@ function Model:init(cfg, categories)
       #c.category_codebook_sizes, #c.token_codebook_sizes), 0)
   end
   self.levels = #c.token_codebook_sizes
+  if c.category_decoder ~= "linear" and c.category_decoder ~= "none" then
+    error(string.format("vqvae: category_decoder must be linear or none, got %s", tostring(c.category_decoder)), 0)
+  end
+  if c.latent_norm ~= "layernorm" and c.latent_norm ~= "none" then
+    error(string.format("vqvae: latent_norm must be layernorm or none, got %s", tostring(c.latent_norm)), 0)
+  end
   self.categories = {}
   local off = 1
   for i, cat in ipairs(categories) do
@@ -81,7 +95,8 @@ function Model:init(cfg, categories)
   for i, cat in ipairs(self.categories) do
     local enc = nn.Sequential(nn.Linear(cat.size, H), nn.ReLU(), nn.Dropout(c.dropout),
                               nn.Linear(H, E), nn.LayerNorm(E))
-    local head = nn.Sequential(nn.Linear(E, d), nn.Dropout(c.dropout), nn.LayerNorm(d))
+    local head = c.latent_norm == "layernorm" and nn.Sequential(nn.Linear(E, d), nn.Dropout(c.dropout), nn.LayerNorm(d))
+                 or nn.Sequential(nn.Linear(E, d), nn.Dropout(c.dropout))
     self:add_module("enc" .. i, enc)
     self:add_module("head" .. i, head)
     self.encoders[i], self.heads[i] = enc, head
@@ -89,6 +104,12 @@ function Model:init(cfg, categories)
   self.decoder = nn.Sequential(nn.Linear(self.latent_total, c.decoder_hidden_dim), nn.ReLU(),
                                nn.Dropout(c.dropout), nn.Linear(c.decoder_hidden_dim, self.input_dim))
   self:add_module("dec", self.decoder)
+  if c.category_decoder == "linear" then
+    local groups = {}
+    for i, cat in ipairs(self.categories) do groups[i] = { d, cat.size } end
+    self.block_decoder = nn.BlockLinear(groups)
+    self:add_module("cdec", self.block_decoder)
+  end
   -- Quantizers: ids keep every codebook's random stream apart.
   self.cat_q, self.tok_q = {}, {}
   for i = 1, C do
@@ -241,7 +262,7 @@ function Model:forward_backward(x)
     for l = 1, L do
       local w = (l == L) and 1 or (L > 1 and c.informativeness_weight / (L - 1) or 0)
       if w > 0 then
-        local xh = self.decoder:forward(prefixes[l])
+        local xh = self:decode(prefixes[l])
         local mse, g = nn.mse_loss(xh, x, { scale = w })
         if l == L then
           comp.rec = comp.rec + mse
@@ -249,8 +270,7 @@ function Model:forward_backward(x)
         else
           comp.info = comp.info + mse / (L - 1) / 2
         end
-        local gp = self.decoder:backward(prefixes[l], g)
-        gz = sl.add(gz, gp)
+        gz = sl.add(gz, self:decode_backward(prefixes[l], g))
       end
     end
   end
@@ -323,7 +343,19 @@ function Model:infer(x)
   return qo
 end
 
-function Model:decode(prefix) return self.decoder:forward(prefix) end
+-- x̂ = Dec(prefix) (+ Blk(prefix)); decode_backward right after decode(prefix) returns d/dprefix
+-- (the layers keep only the last forward's activations).
+function Model:decode(prefix)
+  local xh = self.decoder:forward(prefix)
+  if self.block_decoder then xh = sl.add(xh, self.block_decoder:forward(prefix)) end
+  return xh
+end
+
+function Model:decode_backward(prefix, g)
+  local gp = self.decoder:backward(prefix, g)
+  if self.block_decoder then gp = sl.add(gp, self.block_decoder:backward(prefix, g)) end
+  return gp
+end
 
 -- Quantizer statistics per path and level (utilisation/perplexity of the last training batch).
 function Model:codebook_stats()
