@@ -168,8 +168,8 @@ local function residual_kmeans()
   for l = 1, L do
     local q = vq.VectorQuantizer { num_codes = model.tok_q[l].num_codes, dim = Xtr:size(2), seed = 17 + l }
     q:init_from_data(rt, 25)
-    rt = sl.sub(rt, util.gather_rows(q.codebook, q:quantize(rt)))
-    rv = sl.sub(rv, util.gather_rows(q.codebook, q:quantize(rv)))
+    rt = sl.sub(rt, util.gather_rows(q.codebook, (q:quantize(rt))))
+    rv = sl.sub(rv, util.gather_rows(q.codebook, (q:quantize(rv))))
     out[l] = string.format("%.4f", (metrics.r2(Xva, sl.sub(Xva, rv))))
   end
   return table.concat(out, " / ")

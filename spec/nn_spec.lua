@@ -91,22 +91,37 @@ describe("nn gradient checks (float64, finite differences)", function()
     assert.is_true(gradcheck(nn.Linear(4, 2, { dtype = "float64" }), randn({ 2, 3, 4 }, 3)) < TOL)
   end)
 
-  it("BlockLinear: gradients, and output block g depends only on input block g", function()
-    local m = nn.BlockLinear({ { 3, 2 }, { 2, 4 }, { 1, 1 } }):double()
+  it("BlockLinear: gradients; equals a dense Linear with the blocks on the diagonal", function()
+    local groups = { { 3, 2 }, { 2, 4 }, { 1, 1 } }
+    local m = nn.BlockLinear(groups):double()
     assert.is_true(gradcheck(m, randn({ 5, 6 }, 4)) < TOL)
-    -- off-block weight entries stay zero through a backward pass and have no effect
-    local w = m.weight
-    assert.are.equal(0, w:narrow(1, 1, 2):narrow(2, 4, 3):abs():max())
-    assert.are.equal(0, m.grad_weight:narrow(1, 3, 4):narrow(2, 1, 3):abs():max())
-    local x = randn({ 2, 6 }, 5)
+    -- the same map as a dense [7, 6] weight with zeros off the blocks (naive reference)
+    local dense = nn.Linear(6, 7):double()
+    dense.weight:copy(sl.zeros({ 7, 6 }, "float64"))
+    local r0, c0 = 0, 0
+    for gi, gsz in ipairs(groups) do
+      dense.weight:narrow(1, r0 + 1, gsz[2]):narrow(2, c0 + 1, gsz[1]):copy(m:block(gi))
+      r0, c0 = r0 + gsz[2], c0 + gsz[1]
+    end
+    dense.bias:copy(m.bias)
+    local x = randn({ 4, 6 }, 5)
+    assert.is_true(max_abs_diff(m:forward(x), dense:forward(x)) < 1e-12)
+    local go = randn({ 4, 7 }, 6)
+    m:zero_grad(); dense:zero_grad()
+    assert.is_true(max_abs_diff(m:backward(x, go), dense:backward(x, go)) < 1e-12)
+    -- block 2's gradient is the dense gradient's block; off-block dense entries are not parameters
+    assert.is_true(max_abs_diff(m.grad_weight:narrow(1, 7, 8):view(4, 2),
+                                dense.grad_weight:narrow(1, 3, 4):narrow(2, 4, 2)) < 1e-12)
+    -- output block g depends only on input block g
     local y0 = m:forward(x):clone()
     local x2 = x:clone()
-    x2:narrow(2, 4, 2):copy(randn({ 2, 2 }, 6))   -- change input block 2 only
+    x2:narrow(2, 4, 2):copy(randn({ 4, 2 }, 7))
     local y1 = m:forward(x2)
-    assert.are.equal(0, (y1:narrow(2, 1, 2) - y0:narrow(2, 1, 2)):abs():max())
-    assert.are.equal(0, (y1:narrow(2, 7, 1) - y0:narrow(2, 7, 1)):abs():max())
-    assert.is_true((y1:narrow(2, 3, 4) - y0:narrow(2, 3, 4)):abs():max() > 0)
-    assert.has_error(function() nn.BlockLinear({}) end)
+    assert.are.equal(0, max_abs_diff(y1:narrow(2, 1, 2), y0:narrow(2, 1, 2)))
+    assert.are.equal(0, max_abs_diff(y1:narrow(2, 7, 1), y0:narrow(2, 7, 1)))
+    assert.is_true(max_abs_diff(y1:narrow(2, 3, 4), y0:narrow(2, 3, 4)) > 0)
+    assert.matches("groups", error_of(function() nn.BlockLinear({}) end))
+    assert.matches("input has 5 features but the groups add up to 6", error_of(function() m:forward(randn({ 2, 5 }, 1)) end))
   end)
 
   it("Linear on a strided (transposed) input", function()

@@ -266,7 +266,130 @@ sl_status sl_nn_linear_backward(sl_tensor **grad_in, sl_tensor *grad_weight, sl_
   return done(SL_OK, xc, wc, gc, NULL, NULL, NULL);
 }
 
-/* =========================== activations =========================== */
+/* =========================== BlockLinear =========================== */
+
+/* Offsets of every group in the input, the output and the packed weight; checks the sizes. */
+typedef struct { int64_t *ioff, *ooff, *woff; int64_t n, in_total, out_total, w_total; } block_layout;
+
+static void block_layout_free(block_layout *bl)
+{
+  const size_t nb = (size_t)bl->n * sizeof(int64_t);
+  sl_free(bl->ioff, nb); sl_free(bl->ooff, nb); sl_free(bl->woff, nb);
+  bl->ioff = bl->ooff = bl->woff = NULL;
+}
+
+static sl_status block_layout_make(block_layout *bl, int64_t ngroups, const int64_t *gin,
+                                   const int64_t *gout, const char *op)
+{
+  memset(bl, 0, sizeof *bl);
+  if (ngroups < 1 || !gin || !gout) return SL_ERR(SL_ERR_ARG, "%s: need at least one group", op);
+  for (int64_t g = 0; g < ngroups; g++)
+    if (gin[g] < 0 || gout[g] < 0)
+      return SL_ERR(SL_ERR_ARG, "%s: group %lld has negative size (%lld in, %lld out)", op, (long long)g + 1,
+                    (long long)gin[g], (long long)gout[g]);
+  bl->n = ngroups;
+  bl->ioff = sl_alloc((size_t)ngroups * sizeof(int64_t));
+  bl->ooff = sl_alloc((size_t)ngroups * sizeof(int64_t));
+  bl->woff = sl_alloc((size_t)ngroups * sizeof(int64_t));
+  if (!bl->ioff || !bl->ooff || !bl->woff) {
+    block_layout_free(bl);
+    return SL_ERR(SL_ERR_OOM, "%s: out of memory for %lld groups", op, (long long)ngroups);
+  }
+  for (int64_t g = 0; g < ngroups; g++) {
+    bl->ioff[g] = bl->in_total; bl->ooff[g] = bl->out_total; bl->woff[g] = bl->w_total;
+    bl->in_total += gin[g]; bl->out_total += gout[g]; bl->w_total += gin[g] * gout[g];
+  }
+  return SL_OK;
+}
+
+static sl_status block_check(const sl_tensor *x, const sl_tensor *weight, const block_layout *bl,
+                             const char *op, int64_t *rows)
+{
+  int64_t in = 0;
+  SL_TRY(rows_features(x, rows, &in, op));
+  if (x->ndim != 2)
+    return SL_ERR(SL_ERR_SHAPE, "%s: input must be 2-d [rows, features], got %d dims", op, x->ndim);
+  if (in != bl->in_total)
+    return SL_ERR(SL_ERR_SHAPE, "%s: input has %lld features but the groups add up to %lld", op,
+                  (long long)in, (long long)bl->in_total);
+  if (weight->ndim != 1 || weight->shape[0] != bl->w_total)
+    return SL_ERR(SL_ERR_SHAPE, "%s: weight must be 1-d with %lld elements (the packed blocks), got %lld",
+                  op, (long long)bl->w_total, (long long)sl_tensor_numel(weight));
+  return SL_OK;
+}
+
+sl_status sl_nn_block_linear_forward(sl_tensor **out, const sl_tensor *x, const sl_tensor *weight,
+                                     const sl_tensor *bias, int64_t ngroups, const int64_t *in_sizes,
+                                     const int64_t *out_sizes)
+{
+  static const char *op = "block_linear";
+  *out = NULL;
+  SL_TRY(check_input(x, op, "input"));
+  SL_TRY(check_input(weight, op, "weight"));
+  block_layout bl;
+  SL_TRY(block_layout_make(&bl, ngroups, in_sizes, out_sizes, op));
+  int64_t rows = 0;
+  sl_status st = block_check(x, weight, &bl, op, &rows);
+  if (st == SL_OK && bias) {
+    st = check_input(bias, op, "bias");
+    if (st == SL_OK) st = check_vec(bias, bl.out_total, op, "bias", "the output features");
+  }
+  const sl_dtype dt = x->dtype;
+  sl_tensor *xc = NULL, *wc = NULL, *bc = NULL, *y = NULL;
+  if (st == SL_OK) st = contig(&xc, x, dt, op, "input");
+  if (st == SL_OK) st = contig(&wc, weight, dt, op, "weight");
+  if (st == SL_OK && bias) st = contig(&bc, bias, dt, op, "bias");
+  if (st == SL_OK) st = new_like_last(&y, x, bl.out_total, dt);
+  if (st == SL_OK) {
+    NN_CALL(dt, block_linear_fwd, sl_tensor_data(y), sl_tensor_data(xc), sl_tensor_data(wc), data_or_null(bc),
+            rows, bl.in_total, bl.out_total, ngroups, in_sizes, out_sizes, bl.ioff, bl.ooff, bl.woff,
+            rows * bl.w_total);
+    *out = y;
+    y = NULL;
+  }
+  block_layout_free(&bl);
+  return done(st, xc, wc, bc, y, NULL, NULL);
+}
+
+sl_status sl_nn_block_linear_backward(sl_tensor **grad_in, sl_tensor *grad_weight, sl_tensor *grad_bias,
+                                      const sl_tensor *grad_out, const sl_tensor *x, const sl_tensor *weight,
+                                      int64_t ngroups, const int64_t *in_sizes, const int64_t *out_sizes)
+{
+  static const char *op = "block_linear_backward";
+  if (grad_in) *grad_in = NULL;
+  SL_TRY(check_input(x, op, "input"));
+  SL_TRY(check_input(weight, op, "weight"));
+  SL_TRY(check_input(grad_out, op, "grad_output"));
+  block_layout bl;
+  SL_TRY(block_layout_make(&bl, ngroups, in_sizes, out_sizes, op));
+  int64_t rows = 0, grows = 0, gout = 0;
+  const sl_dtype dt = x->dtype;
+  sl_status st = block_check(x, weight, &bl, op, &rows);
+  if (st == SL_OK) st = rows_features(grad_out, &grows, &gout, op);
+  if (st == SL_OK && (grad_out->ndim != 2 || grows != rows || gout != bl.out_total))
+    st = SL_ERR(SL_ERR_SHAPE, "%s: grad_output must be [%lld, %lld], got %lld rows of %lld", op,
+                (long long)rows, (long long)bl.out_total, (long long)grows, (long long)gout);
+  if (st == SL_OK) st = check_acc(grad_weight, weight, dt, op, "grad_weight");
+  if (st == SL_OK && grad_bias) {
+    st = check_acc(grad_bias, NULL, dt, op, "grad_bias");
+    if (st == SL_OK) st = check_vec(grad_bias, bl.out_total, op, "grad_bias", "the output features");
+  }
+  sl_tensor *xc = NULL, *wc = NULL, *gc = NULL, *dx = NULL;
+  if (st == SL_OK) st = contig(&xc, x, dt, op, "input");
+  if (st == SL_OK) st = contig(&wc, weight, dt, op, "weight");
+  if (st == SL_OK) st = contig(&gc, grad_out, dt, op, "grad_output");
+  if (st == SL_OK && grad_in) st = sl_tensor_empty(&dx, dt, x->ndim, x->shape);
+  if (st == SL_OK) {
+    NN_CALL(dt, block_linear_bwd, data_or_null(dx), data_or_null(grad_weight), data_or_null(grad_bias),
+            sl_tensor_data(gc), sl_tensor_data(xc), sl_tensor_data(wc), rows, bl.in_total, bl.out_total,
+            ngroups, in_sizes, out_sizes, bl.ioff, bl.ooff, bl.woff, rows * bl.w_total);
+    if (grad_in) { *grad_in = dx; dx = NULL; }
+  }
+  block_layout_free(&bl);
+  return done(st, xc, wc, gc, dx, NULL, NULL);
+}
+
+/* =========================== activations =========================== *//* =========================== activations =========================== */
 
 const char *sl_nn_act_name(sl_nn_act act)
 {

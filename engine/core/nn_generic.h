@@ -47,6 +47,68 @@ static void NNF(linear_bwd)(real *dx, real *dw, real *db, const real *g, const r
   if (db) NNF(colsum_acc)(db, g, rows, out);
 }
 
+/* ---- BlockLinear: group g maps input columns [ioff_g, ioff_g + in_g) to output columns
+ * [ooff_g, ooff_g + out_g) with its own [out_g, in_g] block packed at woff_g.  Groups touch
+ * disjoint outputs and disjoint weights, so they run in parallel and every sum keeps one order
+ * whatever the thread count.  Blocks are small (the VQ-VAE's are 8×8), so plain loops beat a
+ * GEMM call per block. */
+static void NNF(block_linear_fwd)(real *y, const real *x, const real *w, const real *b, int64_t rows,
+                                  int64_t in_total, int64_t out_total, int64_t ngroups,
+                                  const int64_t *gin, const int64_t *gout, const int64_t *ioff,
+                                  const int64_t *ooff, const int64_t *woff, int64_t work)
+{
+  #pragma omp parallel for schedule(static) num_threads(sl_num_threads()) if (work >= NN_PAR_MIN)
+  for (int64_t g = 0; g < ngroups; g++) {
+    const int64_t ni = gin[g], no = gout[g];
+    const real *wg = w + woff[g];
+    for (int64_t r = 0; r < rows; r++) {
+      const real *xr = x + r * in_total + ioff[g];
+      real *yr = y + r * out_total + ooff[g];
+      for (int64_t o = 0; o < no; o++) {
+        real acc = b ? b[ooff[g] + o] : (real)0;
+        const real *wo = wg + o * ni;
+        for (int64_t i = 0; i < ni; i++) acc += xr[i] * wo[i];
+        yr[o] = acc;
+      }
+    }
+  }
+}
+
+static void NNF(block_linear_bwd)(real *dx, real *dw, real *db, const real *dy, const real *x,
+                                  const real *w, int64_t rows, int64_t in_total, int64_t out_total,
+                                  int64_t ngroups, const int64_t *gin, const int64_t *gout,
+                                  const int64_t *ioff, const int64_t *ooff, const int64_t *woff,
+                                  int64_t work)
+{
+  #pragma omp parallel for schedule(static) num_threads(sl_num_threads()) if (work >= NN_PAR_MIN)
+  for (int64_t g = 0; g < ngroups; g++) {
+    const int64_t ni = gin[g], no = gout[g];
+    const real *wg = w + woff[g];
+    real *dwg = dw ? dw + woff[g] : NULL;
+    for (int64_t r = 0; r < rows; r++) {
+      const real *xr = x + r * in_total + ioff[g];
+      const real *gr = dy + r * out_total + ooff[g];
+      if (dx) {
+        real *dxr = dx + r * in_total + ioff[g];
+        for (int64_t i = 0; i < ni; i++) dxr[i] = 0;
+        for (int64_t o = 0; o < no; o++) {
+          const real go = gr[o];
+          const real *wo = wg + o * ni;
+          for (int64_t i = 0; i < ni; i++) dxr[i] += go * wo[i];
+        }
+      }
+      if (dwg) {
+        for (int64_t o = 0; o < no; o++) {
+          const real go = gr[o];
+          real *dwo = dwg + o * ni;
+          for (int64_t i = 0; i < ni; i++) dwo[i] += go * xr[i];
+        }
+      }
+      if (db) for (int64_t o = 0; o < no; o++) db[ooff[g] + o] += gr[o];
+    }
+  }
+}
+
 /* ---- activations ---- */
 #define NN_INV_SQRT2 0.70710678118654752440
 #define NN_INV_SQRT2PI 0.39894228040143267794

@@ -32,7 +32,21 @@ sl_status sl_nn_linear_forward(sl_tensor **out, const sl_tensor *x, const sl_ten
 sl_status sl_nn_linear_backward(sl_tensor **grad_in, sl_tensor *grad_weight, sl_tensor *grad_bias,
                                 const sl_tensor *grad_out, const sl_tensor *x, const sl_tensor *weight);
 
-/* ---- pointwise activations (any shape) ---- */
+/* ---- BlockLinear: a block-diagonal linear map with packed blocks ----
+ * The input's last dim is split into groups of sizes in_sizes[g], the output's into out_sizes[g];
+ * output group g = input group g · W_gᵀ + b_g, where W_g [out_g, in_g] is stored row-major in the
+ * 1-d weight, one block after the other (numel = Σ out_g·in_g); bias [Σ out_g] or NULL.
+ * x [rows, Σ in_g] → out [rows, Σ out_g]. */
+sl_status sl_nn_block_linear_forward(sl_tensor **out, const sl_tensor *x, const sl_tensor *weight,
+                                     const sl_tensor *bias, int64_t ngroups, const int64_t *in_sizes,
+                                     const int64_t *out_sizes);
+/* grad_in (skipped when NULL) = the transpose map of grad_out; grad_weight += the blocks of
+ * grad_outᵀ·x; grad_bias += column sums of grad_out (either accumulator may be NULL). */
+sl_status sl_nn_block_linear_backward(sl_tensor **grad_in, sl_tensor *grad_weight, sl_tensor *grad_bias,
+                                      const sl_tensor *grad_out, const sl_tensor *x, const sl_tensor *weight,
+                                      int64_t ngroups, const int64_t *in_sizes, const int64_t *out_sizes);
+
+/* ---- pointwise activations (any shape) ---- *//* ---- pointwise activations (any shape) ---- */
 typedef enum {
   SL_NN_RELU = 0,
   SL_NN_GELU,      /* exact: x·Φ(x) = 0.5·x·(1 + erf(x/√2)) */

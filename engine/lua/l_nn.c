@@ -41,6 +41,73 @@ static int l_linear_backward(lua_State *L)
   return 1;
 }
 
+/* Group sizes from a Lua list of {in_size, out_size} at idx into two fresh arrays (freed by the
+ * caller with free_groups); raises a Lua error on a malformed list. */
+static int64_t check_groups(lua_State *L, int idx, int64_t **gin, int64_t **gout)
+{
+  luaL_checktype(L, idx, LUA_TTABLE);
+  const int64_t n = (int64_t)lua_objlen(L, idx);
+  if (n < 1) luaL_error(L, "block_linear: groups must be a non-empty list of {in_size, out_size}");
+  int64_t *a = sl_alloc((size_t)n * sizeof(int64_t)), *b = sl_alloc((size_t)n * sizeof(int64_t));
+  if (!a || !b) {
+    sl_free(a, (size_t)n * sizeof(int64_t)); sl_free(b, (size_t)n * sizeof(int64_t));
+    luaL_error(L, "block_linear: out of memory");
+  }
+  for (int64_t g = 0; g < n; g++) {
+    lua_rawgeti(L, idx, (int)g + 1);
+    int ok = lua_istable(L, -1);
+    if (ok) {
+      lua_rawgeti(L, -1, 1); lua_rawgeti(L, -2, 2);
+      ok = lua_isnumber(L, -2) && lua_isnumber(L, -1);
+      if (ok) { a[g] = (int64_t)lua_tointeger(L, -2); b[g] = (int64_t)lua_tointeger(L, -1); }
+      lua_pop(L, 2);
+    }
+    lua_pop(L, 1);
+    if (!ok) {
+      sl_free(a, (size_t)n * sizeof(int64_t)); sl_free(b, (size_t)n * sizeof(int64_t));
+      luaL_error(L, "block_linear: group %d must be {in_size, out_size}", (int)g + 1);
+    }
+  }
+  *gin = a; *gout = b;
+  return n;
+}
+
+static void free_groups(int64_t n, int64_t *gin, int64_t *gout)
+{
+  sl_free(gin, (size_t)n * sizeof(int64_t)); sl_free(gout, (size_t)n * sizeof(int64_t));
+}
+
+/* block_linear_forward(x, weight, bias|nil, groups) → y */
+static int l_block_linear_forward(lua_State *L)
+{
+  sl_tensor *x = sl_lua_check_tensor(L, 1), *w = sl_lua_check_tensor(L, 2), *b = sl_lua_opt_tensor(L, 3);
+  int64_t *gin, *gout;
+  const int64_t n = check_groups(L, 4, &gin, &gout);
+  sl_tensor *y;
+  sl_status st = sl_nn_block_linear_forward(&y, x, w, b, n, gin, gout);
+  free_groups(n, gin, gout);
+  SL_LUA_TRY(L, "block_linear", st);
+  sl_lua_push_tensor(L, y);
+  return 1;
+}
+
+/* block_linear_backward(grad_out, x, weight, grad_weight|nil, grad_bias|nil, groups, want_grad_in)
+ * → grad_in|nil */
+static int l_block_linear_backward(lua_State *L)
+{
+  sl_tensor *g = sl_lua_check_tensor(L, 1), *x = sl_lua_check_tensor(L, 2), *w = sl_lua_check_tensor(L, 3);
+  sl_tensor *gw = sl_lua_opt_tensor(L, 4), *gb = sl_lua_opt_tensor(L, 5);
+  const int want = lua_isnoneornil(L, 7) ? 1 : lua_toboolean(L, 7);
+  int64_t *gin, *gout;
+  const int64_t n = check_groups(L, 6, &gin, &gout);
+  sl_tensor *dx = NULL;
+  sl_status st = sl_nn_block_linear_backward(want ? &dx : NULL, gw, gb, g, x, w, n, gin, gout);
+  free_groups(n, gin, gout);
+  SL_LUA_TRY(L, "block_linear_backward", st);
+  if (dx) sl_lua_push_tensor(L, dx); else lua_pushnil(L);
+  return 1;
+}
+
 /* act_forward(kind, x) → y */
 static int l_act_forward(lua_State *L)
 {
@@ -209,6 +276,8 @@ SL_LUA_MODULE(nn)
   static const luaL_Reg fns[] = {
     { "linear_forward", l_linear_forward },
     { "linear_backward", l_linear_backward },
+    { "block_linear_forward", l_block_linear_forward },
+    { "block_linear_backward", l_block_linear_backward },
     { "act_forward", l_act_forward },
     { "act_backward", l_act_backward },
     { "layernorm_forward", l_layernorm_forward },

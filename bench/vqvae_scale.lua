@@ -1,0 +1,62 @@
+-- Tokenizer training cost at scale (issue 5: "training 10 000 operators on 2 CPU cores should
+-- take minutes, not hours").  Builds N operator rows from a real dataset's assembled features
+-- (rows drawn with replacement, each copy jittered by 5 % of its column's spread so no two rows
+-- are equal), trains `--epochs` epochs with the given config and prints the seconds per epoch,
+-- rows per second and the projected time for the epoch counts the 1000-operator bench needs.
+-- A benchmark, not a test; not part of `make bench` (it takes minutes).
+--
+-- Usage: build/spinlock run bench/vqvae_scale.lua --dataset F [--rows 10000] [--epochs 3]
+--                                                  [--config configs/vqvae/production.yaml]
+local sl = require "spinlock"
+local train = require "spinlock.vqvae.train"
+local cleaning = require "spinlock.cleaning"
+local util = require "spinlock.vqvae.util"
+local paths = require "spinlock.paths"
+
+local args = {}
+do
+  local i = 1
+  while arg and arg[i] do
+    local k = arg[i]:match("^%-%-(.+)$")
+    if not k or not arg[i + 1] then error("vqvae_scale: bad argument " .. tostring(arg[i])) end
+    args[k] = arg[i + 1]; i = i + 2
+  end
+end
+local home = paths.home or "."
+local dataset = args.dataset or (home .. "/datasets/bench_vqvae_1000.h5")
+local config = args.config or (home .. "/configs/vqvae/production.yaml")
+local rows = tonumber(args.rows or 10000)
+local epochs = tonumber(args.epochs or 3)
+
+local cfg = train.resolve_config(config)
+local X0, names = cleaning.load({ dataset }, { families = cfg.feature_families, optional = true })
+X0 = X0:float():contiguous()
+local N0, D = X0:size(1), X0:size(2)
+local g = sl.Generator { seed = 5, purpose = 7, a = 0x7363, b = 0 }
+local pick = {}
+local u = g:uniform({ rows }, 0, 1, "float64"):totable()
+for i = 1, rows do pick[i] = math.min(N0, math.floor(u[i] * N0) + 1) end
+local X = util.gather_rows(X0, pick)
+-- jitter: 5 % of each column's spread (NaN-safe: NaN stays NaN, constant columns stay constant)
+local finite = sl.where(sl.isfinite(X0), X0, sl.zeros(N0, D))
+local mu = finite:mean(1)
+local sd = sl.sqrt(sl.square(sl.sub(finite, mu:view(1, D))):mean(1))
+X = sl.add(X, sl.mul(g:normal({ rows, D }, 0, 1), sl.mul(sd, 0.05):view(1, D)))
+
+local out = os.tmpname()
+os.remove(out)
+local t0 = sl.wall_time()
+local res = train.run { X = X, names = names, config = config, output = out,
+                        overrides = { epochs = epochs, early_stopping_patience = epochs + 1 } }
+local total = sl.wall_time() - t0
+os.execute("rm -rf '" .. out .. "'")
+local per_epoch = {}
+for _, h in ipairs(res.history or {}) do per_epoch[#per_epoch + 1] = h.seconds end
+table.sort(per_epoch)
+local med = per_epoch[math.floor((#per_epoch + 1) / 2)] or total / epochs
+print(string.format("VQ-VAE training cost: %d rows × %d raw columns from %s, config %s", rows, D, dataset, config))
+print(string.format("  %d epochs in %.1f s (setup, cleaning and category discovery included)", epochs, total))
+print(string.format("  median epoch %.2f s  →  %.0f training rows/s", med, (rows - math.floor(rows * cfg.val_fraction)) / med))
+for _, e in ipairs { 100, 200, 300 } do
+  print(string.format("  projected for %d epochs: %.0f min", e, (total - med * epochs + med * e) / 60))
+end
