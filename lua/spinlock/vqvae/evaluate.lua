@@ -79,7 +79,7 @@ function M.run(model, features, opts)
     for j = 1, c.size do cols[j] = c.offset + j - 1 end
     res.categories[i] = { name = c.name, size = c.size, r2 = {}, r2_cat = {}, columns = cols }
   end
-  for _, f in ipairs(fam_order) do res.families[f] = { r2 = {}, columns = #fam_cols[f] } end
+  for _, f in ipairs(fam_order) do res.families[f] = { r2 = {}, r2_cat = {}, columns = #fam_cols[f] } end
   local z = collect(function(b) return b.z end, model.latent_total)
   local prefix_ids
   for l = 1, L do
@@ -118,6 +118,7 @@ function M.run(model, features, opts)
     if not lv.occupied then lv.occupied = select(2, metrics.purity_chance(prefix_ids, {}, 0)) end
     for _, f in ipairs(fam_order) do
       res.families[f].r2[l] = metrics.r2_groups(x, xh, { { name = f, columns = fam_cols[f] } })[f]
+      res.families[f].r2_cat[l] = metrics.r2_groups(x, xh_cat, { { name = f, columns = fam_cols[f] } })[f]
     end
     for _, c in ipairs(res.categories) do
       c.r2[l] = metrics.r2_groups(x, xh, { { name = "c", columns = c.columns } }).c
@@ -149,24 +150,33 @@ function M.format(r)
       lv.utilisation, lv.perplexity, lv.cat_utilisation)
   end
   add("")
-  local head = string.format("%-28s", "R2 by family (tokens)")
-  for l = 1, L do head = head .. string.format(" %8s", r.levels[l].name) end
-  add("%s", head)
+  -- Families and categories: the operator tokens' R² and the category codes' R² side by side.
+  local function table_head(title)
+    local h = string.format("%-28s", title)
+    for l = 1, L do h = h .. string.format(" %8s", r.levels[l].name) end
+    h = h .. "  |"
+    for l = 1, L do h = h .. string.format(" %8s", r.levels[l].name) end
+    return h
+  end
+  local function row(label, a, b)
+    local s = string.format("%-28s", label)
+    for l = 1, L do s = s .. string.format(" %8.4f", a[l] or 0 / 0) end
+    s = s .. "  |"
+    for l = 1, L do s = s .. string.format(" %8.4f", b[l] or 0 / 0) end
+    return s
+  end
+  local sub = string.format("%-28s", "") .. string.format(" %" .. (9 * L - 1) .. "s", "operator tokens") .. "  |"
+    .. string.format(" %" .. (9 * L - 1) .. "s", "category codes")
+  add("%s", sub)
+  add("%s", table_head("R2 by family"))
   for _, f in ipairs(r.family_order) do
-    local s = string.format("%-28s", f .. " (" .. r.families[f].columns .. ")")
-    for l = 1, L do s = s .. string.format(" %8.4f", r.families[f].r2[l] or 0 / 0) end
-    add("%s", s)
+    local fam = r.families[f]
+    add("%s", row(f .. " (" .. fam.columns .. ")", fam.r2, fam.r2_cat or {}))
   end
   add("")
-  add("%s", string.format("%-28s", "R2 by category (tokens)") .. (function()
-    local s = ""
-    for l = 1, L do s = s .. string.format(" %8s", r.levels[l].name) end
-    return s
-  end)())
+  add("%s", table_head("R2 by category"))
   for _, c in ipairs(r.categories) do
-    local s = string.format("%-28s", c.name .. " (" .. c.size .. ")")
-    for l = 1, L do s = s .. string.format(" %8.4f", c.r2[l]) end
-    add("%s", s)
+    add("%s", row(c.name .. " (" .. c.size .. ")", c.r2, c.r2_cat or {}))
   end
   local labs = {}
   for k in pairs(r.levels[1].purity) do labs[#labs + 1] = k end
