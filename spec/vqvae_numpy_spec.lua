@@ -190,11 +190,12 @@ describe("vqvae checkpoint read by numpy alone", function()
     check_agreement(model, all, recs, "cleaned raw rows")
   end)
 
-  it("gives the same tokens without a cleaner and with the cosine metric", function()
+  it("gives the same tokens without a cleaner, without the head LayerNorm and with the cosine metric", function()
     if not have_numpy() then pending("no numpy for /usr/bin/python3"); return end
     local X, names = raw_rows(300, 4, false)
     local dir = tmpdir()
-    train.run { X = X, names = names, config = config { clean_features = false },
+    -- latent_norm = none (production.yaml's head): the script must notice the missing LayerNorm
+    train.run { X = X, names = names, config = config { clean_features = false, latent_norm = "none" },
                 output = dir, quiet = true, progress = false, signals = false }
     local base = dir .. "/final_model"
     -- The same checkpoint with every quantizer switched to the cosine metric.
@@ -210,6 +211,7 @@ describe("vqvae checkpoint read by numpy alone", function()
     local all = stack_rows(X, Y)
     for _, case in ipairs { { base, "standardised, l2" }, { cos_base, "standardised, cosine" } } do
       local model = vqvae.load(case[1])
+      assert.are.equal("none", model.cfg.latent_norm)
       assert.is_nil(model.transform.cleaning)
       assert.is_table(model.transform.centre)
       check_agreement(model, all, numpy_tokens(case[1], all, dir), case[2])
