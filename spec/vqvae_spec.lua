@@ -151,6 +151,49 @@ describe("vqvae model", function()
     assert.are.equal(base, vqvae.resolve(base .. ".json"))
   end)
 
+  it("block decoder: on by default, decodes each category's block into its own columns", function()
+    local m = vqvae.build(SMALL, CATS)
+    assert.is_not_nil(m.block_decoder)
+    assert.are.same({ { 4, 5 }, { 4, 3 }, { 4, 4 } }, m.block_decoder.groups)
+    local off = vqvae.build((function() local c = {}; for k, v in pairs(SMALL) do c[k] = v end
+      c.category_decoder = "none"; c.latent_norm = "none"; return c end)(), CATS)
+    assert.is_nil(off.block_decoder)
+    assert.are.equal(2, #off.heads[1]._children)                     -- Linear, Dropout: no LayerNorm
+    assert.has_error(function() vqvae.build({ category_decoder = "mlp" }, CATS) end,
+      "vqvae: category_decoder must be linear or none, got mlp")
+  end)
+
+  it("a format-1 checkpoint (before category_decoder) loads without a block decoder; newer formats are refused", function()
+    local cfg = {}
+    for k, v in pairs(SMALL) do cfg[k] = v end
+    cfg.category_decoder = "none"
+    local m = vqvae.build(cfg, CATS)
+    local x = data(40)
+    m:flat_parameters()
+    m:zero_grad(); m:forward_backward(x)
+    local base = tmpbase()
+    m:save(base)
+    local f = assert(io.open(base .. ".json", "r"))
+    local text = f:read("*a")
+    f:close()
+    local st = require "spinlock.safetensors"
+    local doc = st.json_decode(text)
+    assert.are.equal(2, doc.format_version)
+    doc.config.category_decoder = nil                 -- as a format-1 file has it
+    doc.format_version = 1
+    f = assert(io.open(base .. ".json", "w")); f:write(st.json_encode(doc)); f:close()
+    local m1 = vqvae.load(base)
+    assert.is_nil(m1.block_decoder)
+    assert.are.equal("none", m1.cfg.category_decoder)
+    local a, b = { m:get_tokens(x, { prepared = true }) }, { m1:get_tokens(x, { prepared = true }) }
+    for l = 1, 3 do assert.are.same(a[l]:totable(), b[l]:totable()) end
+    doc.format_version = 3
+    f = assert(io.open(base .. ".json", "w")); f:write(st.json_encode(doc)); f:close()
+    local ok, err = pcall(vqvae.load, base)
+    assert.is_false(ok)
+    assert.matches("written by a newer version %(format 3 > 2%)", tostring(err))
+  end)
+
   it("a .pt / .pth path is an alias of the base name (the guide's best_model.pt)", function()
     local m = vqvae.build(SMALL, CATS)
     local dir = os.tmpname()

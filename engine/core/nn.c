@@ -283,10 +283,16 @@ static sl_status block_layout_make(block_layout *bl, int64_t ngroups, const int6
 {
   memset(bl, 0, sizeof *bl);
   if (ngroups < 1 || !gin || !gout) return SL_ERR(SL_ERR_ARG, "%s: need at least one group", op);
-  for (int64_t g = 0; g < ngroups; g++)
+  int64_t it = 0, ot = 0, wt = 0;
+  for (int64_t g = 0; g < ngroups; g++) {
     if (gin[g] < 0 || gout[g] < 0)
       return SL_ERR(SL_ERR_ARG, "%s: group %lld has negative size (%lld in, %lld out)", op, (long long)g + 1,
                     (long long)gin[g], (long long)gout[g]);
+    int64_t w = 0;
+    if (__builtin_mul_overflow(gin[g], gout[g], &w) || __builtin_add_overflow(wt, w, &wt) ||
+        __builtin_add_overflow(it, gin[g], &it) || __builtin_add_overflow(ot, gout[g], &ot))
+      return SL_ERR(SL_ERR_ARG, "%s: group sizes overflow 64 bits at group %lld", op, (long long)g + 1);
+  }
   bl->n = ngroups;
   bl->ioff = sl_alloc((size_t)ngroups * sizeof(int64_t));
   bl->ooff = sl_alloc((size_t)ngroups * sizeof(int64_t));
@@ -312,9 +318,11 @@ static sl_status block_check(const sl_tensor *x, const sl_tensor *weight, const 
   if (in != bl->in_total)
     return SL_ERR(SL_ERR_SHAPE, "%s: input has %lld features but the groups add up to %lld", op,
                   (long long)in, (long long)bl->in_total);
-  if (weight->ndim != 1 || weight->shape[0] != bl->w_total)
-    return SL_ERR(SL_ERR_SHAPE, "%s: weight must be 1-d with %lld elements (the packed blocks), got %lld",
-                  op, (long long)bl->w_total, (long long)sl_tensor_numel(weight));
+  if (weight->ndim != 1 || weight->shape[0] != bl->w_total) {
+    char b[96];
+    return SL_ERR(SL_ERR_SHAPE, "%s: weight must have shape [%lld] (the packed blocks), got %s",
+                  op, (long long)bl->w_total, sl_shape_str(b, sizeof b, weight->ndim, weight->shape));
+  }
   return SL_OK;
 }
 
@@ -389,7 +397,7 @@ sl_status sl_nn_block_linear_backward(sl_tensor **grad_in, sl_tensor *grad_weigh
   return done(st, xc, wc, gc, dx, NULL, NULL);
 }
 
-/* =========================== activations =========================== *//* =========================== activations =========================== */
+/* =========================== activations =========================== */
 
 const char *sl_nn_act_name(sl_nn_act act)
 {

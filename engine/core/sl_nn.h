@@ -46,7 +46,7 @@ sl_status sl_nn_block_linear_backward(sl_tensor **grad_in, sl_tensor *grad_weigh
                                       const sl_tensor *grad_out, const sl_tensor *x, const sl_tensor *weight,
                                       int64_t ngroups, const int64_t *in_sizes, const int64_t *out_sizes);
 
-/* ---- pointwise activations (any shape) ---- *//* ---- pointwise activations (any shape) ---- */
+/* ---- pointwise activations (any shape) ---- */
 typedef enum {
   SL_NN_RELU = 0,
   SL_NN_GELU,      /* exact: x·Φ(x) = 0.5·x·(1 + erf(x/√2)) */

@@ -8,6 +8,7 @@
 #include "sl_lua_rng.h"
 #include "sl_nn.h"
 
+#include <math.h>
 #include <string.h>
 
 static sl_nn_act check_act(lua_State *L, int idx)
@@ -58,14 +59,20 @@ static int64_t check_groups(lua_State *L, int idx, int64_t **gin, int64_t **gout
     int ok = lua_istable(L, -1);
     if (ok) {
       lua_rawgeti(L, -1, 1); lua_rawgeti(L, -2, 2);
-      ok = lua_isnumber(L, -2) && lua_isnumber(L, -1);
-      if (ok) { a[g] = (int64_t)lua_tointeger(L, -2); b[g] = (int64_t)lua_tointeger(L, -1); }
+      ok = lua_type(L, -2) == LUA_TNUMBER && lua_type(L, -1) == LUA_TNUMBER;
+      if (ok) {
+        /* non-negative integers that a double holds exactly; NaN fails every comparison */
+        const double vi = lua_tonumber(L, -2), vo = lua_tonumber(L, -1);
+        ok = vi >= 0 && vo >= 0 && vi <= 9007199254740992.0 && vo <= 9007199254740992.0 &&
+             vi == floor(vi) && vo == floor(vo);
+        if (ok) { a[g] = (int64_t)vi; b[g] = (int64_t)vo; }
+      }
       lua_pop(L, 2);
     }
     lua_pop(L, 1);
     if (!ok) {
       sl_free(a, (size_t)n * sizeof(int64_t)); sl_free(b, (size_t)n * sizeof(int64_t));
-      luaL_error(L, "block_linear: group %d must be {in_size, out_size}", (int)g + 1);
+      luaL_error(L, "block_linear: group %d must be {in_size, out_size} of non-negative integers", (int)g + 1);
     }
   }
   *gin = a; *gout = b;

@@ -12,9 +12,10 @@ local function opt_dtype(opts)
   return opts and opts.dtype or "float32"
 end
 
+-- Called from a layer's init, which Module's constructor calls: level 4 is the user's line.
 local function check_size(v, what, cls)
   if type(v) ~= "number" or v < 0 or v ~= math.floor(v) then
-    error(("%s: %s must be a non-negative integer, got %s"):format(cls, what, tostring(v)), 3)
+    error(("%s: %s must be a non-negative integer, got %s"):format(cls, what, tostring(v)), 4)
   end
 end
 

@@ -18,7 +18,9 @@ local M = {}
 M.Model = model_mod.Model
 M.DEFAULTS = model_mod.DEFAULTS
 M.FORMAT = "spinlock-vqvae"
-M.FORMAT_VERSION = 1
+-- 2: category_decoder / latent_norm (an older reader would drop the block decoder's weights
+-- without a word, so it must refuse these files instead).
+M.FORMAT_VERSION = 2
 M.util = util
 
 local Model = model_mod.Model

@@ -555,6 +555,13 @@ function M.run(opts)
       user_error("train-vqvae: %s holds no training state; resume from last.* (written every epoch)", opts.resume)
     end
     cfg = M.resolve_config(resume_model.checkpoint.training_config or opts.config, opts.overrides)
+    -- The architecture is the checkpoint's: a key its training_config predates must not take
+    -- today's default (a checkpoint without category_decoder has no block decoder).
+    for _, k in ipairs { "category_decoder", "latent_norm", "latent_dim", "group_hidden_dim",
+                         "group_embedding_dim", "decoder_hidden_dim", "category_codebook_sizes",
+                         "token_codebook_sizes" } do
+      if resume_model.cfg[k] ~= nil then cfg[k] = resume_model.cfg[k] end
+    end
   end
   -- A resumed run reads the files its checkpoint recorded unless others are given.
   local datasets = opts.datasets
