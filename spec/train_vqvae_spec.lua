@@ -8,15 +8,11 @@ local vqvae = require "spinlock.vqvae"
 local syn = require "spinlock.vqvae.synthetic"
 local st = require "spinlock.safetensors"
 
-local dirs = {}
-local function tmpdir()
-  local base = os.tmpname()
-  os.remove(base)
-  os.execute("mkdir -p " .. base)
-  dirs[#dirs + 1] = base
-  return base
-end
-teardown(function() for _, d in ipairs(dirs) do os.execute("rm -rf '" .. d .. "'") end end)
+local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+package.path = here .. "support/?.lua;" .. package.path
+local SH = require "helpers"
+local tmpdir = SH.tmpdir
+teardown(SH.remove_tmpdirs)
 
 local CFG = { epochs = 25, batch_size = 64, latent_dim = 6, category_codebook_sizes = { 4, 8, 16 },
               token_codebook_sizes = { 8, 16, 32 }, group_hidden_dim = 32, group_embedding_dim = 16,

@@ -23,15 +23,8 @@ local SCRIPT = here .. "support/vqvae_numpy_tokens.py"
 local NaN = 0 / 0
 local TIE = 1e-4
 
-local dirs = {}
-local function tmpdir()
-  local base = os.tmpname()
-  os.remove(base)
-  os.execute("mkdir -p '" .. base .. "'")
-  dirs[#dirs + 1] = base
-  return base
-end
-teardown(function() for _, d in ipairs(dirs) do os.execute("rm -rf '" .. d .. "'") end end)
+local tmpdir = SH.tmpdir
+teardown(SH.remove_tmpdirs)
 
 local function have_numpy()
   local _, code = SH.shell("/usr/bin/python3 -c 'import numpy'")

@@ -68,4 +68,19 @@ function SH.shell(cmd)
   return (out:gsub("EXIT=%d+%s*$", "")), tonumber(out:match("EXIT=(%d+)%s*$"))
 end
 
+--- A fresh temp folder; SH.remove_tmpdirs() (in a teardown) removes every folder made so far.
+local tmpdirs = {}
+function SH.tmpdir()
+  local base = os.tmpname()
+  os.remove(base)
+  os.execute("mkdir -p '" .. base .. "'")
+  tmpdirs[#tmpdirs + 1] = base
+  return base
+end
+
+function SH.remove_tmpdirs()
+  for _, d in ipairs(tmpdirs) do os.execute("rm -rf '" .. d .. "'") end
+  tmpdirs = {}
+end
+
 return SH
