@@ -16,21 +16,20 @@ local cleaning = require "spinlock.cleaning"
 local util = require "spinlock.vqvae.util"
 local paths = require "spinlock.paths"
 
-local args = {}
-do
-  local i = 1
-  while arg and arg[i] do
-    local k = arg[i]:match("^%-%-(.+)$")
-    if not k or not arg[i + 1] then error("vqvae_scale: bad argument " .. tostring(arg[i])) end
-    args[k] = arg[i + 1]; i = i + 2
-  end
-end
+local cli = require "spinlock.cli"
+local args = cli.parse(arg or {}, { options = {
+  { "dataset", type = "path", help = "dataset whose features are resampled (default datasets/bench_vqvae_1000.h5)" },
+  { "config", type = "path", help = "tokenizer config (default configs/vqvae/production.yaml)" },
+  { "rows", type = "int", default = 10000, help = "operator rows to train on" },
+  { "epochs", type = "string", default = "3", help = "epochs to time, or 'full' for the config's whole run" },
+} }, "spinlock run bench/vqvae_scale.lua")
 local home = paths.home or "."
 local dataset = args.dataset or (home .. "/datasets/bench_vqvae_1000.h5")
 local config = args.config or (home .. "/configs/vqvae/production.yaml")
-local rows = tonumber(args.rows or 10000)
+local rows = args.rows
 local full = args.epochs == "full"
-local epochs = full and nil or tonumber(args.epochs or 3)
+local epochs = full and nil or tonumber(args.epochs)
+if not full and not epochs then cli.user_error("vqvae_scale: --epochs must be a number or 'full', got '%s'", args.epochs) end
 
 local cfg = train.resolve_config(config)
 local X0, names = cleaning.load({ dataset }, { families = cfg.feature_families, optional = true })

@@ -20,20 +20,14 @@ local ev = require "spinlock.vqvae.evaluate"
 local vqvae = require "spinlock.vqvae"
 local paths = require "spinlock.paths"
 
-local args = {}
-do
-  local i = 1
-  while arg and arg[i] do
-    local a = arg[i]
-    if a == "--synthetic" then args.synthetic = true; i = i + 1
-    else
-      local k = a:match("^%-%-(.+)$")
-      if not k or not arg[i + 1] then error("vqvae_targets: bad argument " .. a) end
-      args[k] = arg[i + 1]; i = i + 2
-    end
-  end
-end
-
+local cli = require "spinlock.cli"
+local args = cli.parse(arg or {}, { options = {
+  { "dataset", type = "path", help = "dataset (default datasets/bench_vqvae_1000.h5, generated if missing)" },
+  { "config", type = "path", help = "tokenizer config (default configs/vqvae/production.yaml)" },
+  { "epochs", type = "int", help = "override the config's epochs" },
+  { "output", type = "path", help = "training output folder (default /tmp/spinlock_vqvae_targets)" },
+  { "synthetic", type = "flag", help = "seeded clustered data instead of a dataset" },
+} }, "spinlock run bench/vqvae_targets.lua")
 local home = paths.home or "."
 local dataset = args.dataset or (home .. "/datasets/bench_vqvae_1000.h5")
 local config = args.config or (home .. "/configs/vqvae/production.yaml")

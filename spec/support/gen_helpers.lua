@@ -11,21 +11,10 @@ H.A = nil
 H.here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 package.path = H.here .. "?.lua;" .. package.path
 
-local tmpdirs = {}
-
+local SH = require "helpers"
 --- A fresh temp folder (removed by H.cleanup).
-function H.tmpdir()
-  local base = os.tmpname()
-  os.remove(base)
-  os.execute("mkdir -p '" .. base .. "'")
-  tmpdirs[#tmpdirs + 1] = base
-  return base
-end
-
-function H.cleanup()
-  for _, d in ipairs(tmpdirs) do os.execute("rm -rf '" .. d .. "'") end
-  tmpdirs = {}
-end
+H.tmpdir = SH.tmpdir
+H.cleanup = SH.remove_tmpdirs
 
 H.TINY = [[
 metadata: {name: spec_tiny, description: "generation spec dataset"}
