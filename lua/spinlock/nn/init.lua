@@ -7,7 +7,7 @@
 --   local loss, g = nn.mse_loss(y, target)
 --   model:zero_grad(); model:backward(x, g)
 --
--- See docs/nn.md.  Layers: Linear, ReLU, GELU, SiLU, Tanh, Identity, LayerNorm, BatchNorm1d,
+-- See docs/nn.md.  Layers: Linear, BlockLinear, ReLU, GELU, SiLU, Tanh, Identity, LayerNorm, BatchNorm1d,
 -- Dropout, Sequential, ResidualMLP, MLP(sizes); losses: MSELoss, HuberLoss, mse_loss, huber_loss.
 local layers = require "spinlock.nn.layers"
 local container = require "spinlock.nn.container"
