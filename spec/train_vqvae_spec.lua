@@ -612,6 +612,29 @@ describe("tokenize and evaluate-vqvae on a dataset file", function()
     local text = ev.format(r)
     assert.matches("coarse", text)
     assert.matches("topographic", text)
+    assert.matches("operator tokens%s+|%s+category codes", text)
+    -- Family R² of the category codes at the fine level, against a naive loop over the rows.
+    local util = require "spinlock.vqvae.util"
+    local x = util.gather_rows(m:prepare(ds), m.transform.validation_rows)
+    local parts = m:run_inference(x)
+    local xh = m:decode(parts[1].cat_prefix[3]):totable()
+    local xt = x:totable()
+    local names = m:feature_names()
+    for fam, f in pairs(r.families) do
+      local sse, sst = 0, 0
+      for j = 1, #names do
+        if names[j]:match("^([%a]+)_") == fam then
+          local mu = 0
+          for i = 1, #xt do mu = mu + xt[i][j] end
+          mu = mu / #xt
+          for i = 1, #xt do
+            sse = sse + (xt[i][j] - xh[i][j]) ^ 2
+            sst = sst + (xt[i][j] - mu) ^ 2
+          end
+        end
+      end
+      assert.is_true(math.abs((1 - sse / sst) - f.r2_cat[3]) < 1e-4, fam)
+    end
   end)
 end)
 
