@@ -62,6 +62,26 @@ print(string.format("VQ-VAE training cost: %d rows × %d raw columns from %s, co
 print(string.format("  %d epochs in %.1f s (setup, cleaning and category discovery included)%s", epochs, total,
   full and string.format("; best epoch %d, %s", res.best_epoch, res.stop_reason or "all epochs run") or ""))
 print(string.format("  median epoch %.2f s  →  %.0f training rows/s", med, (rows - math.floor(rows * cfg.val_fraction)) / med))
+-- How fast the validation R² (category codes, fine level) gets close to where the run ends.
+local h = res.history or {}
+if #h > 0 and h[#h].val_r2_cat then
+  local L = #h[#h].val_r2_cat
+  local final = h[#h].val_r2_cat[L]
+  local marks, t = {}, 0
+  local within
+  for _, e in ipairs(h) do
+    t = t + e.seconds
+    local v = e.val_r2_cat[L]
+    if not within and v >= final - 0.01 then within = { epoch = e.epoch, t = t } end
+    if e.epoch == 10 or e.epoch == 25 or e.epoch == 50 or e.epoch == 100 or e.epoch == 200 then
+      marks[#marks + 1] = string.format("%d: %.3f", e.epoch, v)
+    end
+  end
+  print(string.format("  validation R² (category codes, fine) by epoch  %s  (last %.3f)", table.concat(marks, ", "), final))
+  if within then
+    print(string.format("  within 0.01 of the last value at epoch %d, after %.1f min of epochs", within.epoch, within.t / 60))
+  end
+end
 if full then
   print(string.format("  whole run: %.1f min", total / 60))
 else
