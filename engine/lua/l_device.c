@@ -66,7 +66,6 @@ static int push_moved(lua_State *L, int idx, sl_device dev, const char *op) {
 
 static int m_cuda(lua_State *L) { return push_moved(L, 1, SL_DEV_CUDA, "cuda"); }
 static int m_cpu(lua_State *L) { return push_moved(L, 1, SL_DEV_CPU, "cpu"); }
-static int m_device(lua_State *L) { lua_pushstring(L, sl_device_name(sl_tensor_device(sl_lua_check_tensor(L, 1)))); return 1; }
 static int m_is_cuda(lua_State *L) { lua_pushboolean(L, sl_tensor_device(sl_lua_check_tensor(L, 1)) == SL_DEV_CUDA); return 1; }
 
 /* Calls the function this closure wraps (upvalue 1) with the same arguments, returning all its
@@ -524,7 +523,7 @@ SL_LUA_MODULE(zz_device) {
   };
   sl_lua_set_functions(L, core, fns);
   static const luaL_Reg methods[] = {
-    { "cuda", m_cuda }, { "cpu", m_cpu }, { "device", m_device }, { "is_cuda", m_is_cuda }, { NULL, NULL },
+    { "cuda", m_cuda }, { "cpu", m_cpu }, { "is_cuda", m_is_cuda }, { NULL, NULL },
   };
   sl_lua_add_tensor_methods(L, methods);
 
