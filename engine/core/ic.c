@@ -80,6 +80,10 @@ int ic_standardize(float *x, int64_t n, double variance) {
   return 1;
 }
 
+void ic_copy_ch0(float *out, int G) {
+  for (int c = 1; c < SL_IC_CHANNELS; c++) memcpy(out + c * PLANE(G), out, sizeof(float) * (size_t)PLANE(G));
+}
+
 void ic_minmax_to(float *x, int64_t n, double lo, double hi) {
   float mn = x[0], mx = x[0];
   for (int64_t i = 1; i < n; i++) { if (x[i] < mn) mn = x[i]; if (x[i] > mx) mx = x[i]; }
