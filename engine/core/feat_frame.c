@@ -22,6 +22,7 @@
 #include <string.h>
 #include "sl_feat_frame.h"
 #include "sl_fft.h"
+#include "feat_uf.h"
 
 /* Full-catalog column indices (the catalog order, checked against the table at run time). */
 enum {
@@ -274,16 +275,6 @@ static void quantiles(double *a, int64_t n, double mn, double mx, const double *
     double vhi = tmp[rr[klo + 1]];   /* rank lo+1 is the next entry of r */
     out[i] = vlo + t * (vhi - vlo);
   }
-}
-
-/* ---- union-find (periodic 4-connectivity of the mask) ---- */
-static int32_t uf_find(int32_t *p, int32_t i) {
-  while (p[i] != i) { p[i] = p[p[i]]; i = p[i]; }
-  return i;
-}
-static void uf_union(int32_t *p, int32_t a, int32_t b) {
-  a = uf_find(p, a); b = uf_find(p, b);
-  if (a != b) { if (a < b) p[b] = a; else p[a] = b; }
 }
 
 /* ---- per-channel features: v[0..F_COUNT) (cross-channel slots untouched) ---- */

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "sl_feat_initial.h"
+#include "feat_uf.h"
 #include "sl_fft.h"
 #include "sl_purpose.h"
 #include "sl_rng.h"
@@ -122,16 +123,6 @@ typedef struct {
   double  *shellE, *shellN;   /* nshell + 1 */
   double  *pent;     /* patch entropies */
 } mscratch;
-
-static int32_t uf_find(int32_t *p, int32_t i) {
-  while (p[i] != i) { p[i] = p[p[i]]; i = p[i]; }
-  return i;
-}
-static void uf_union(int32_t *p, int32_t a, int32_t b) {
-  a = uf_find(p, a); b = uf_find(p, b);
-  /* smaller index becomes the root: deterministic, independent of visit order */
-  if (a < b) p[b] = a; else if (b < a) p[a] = b;
-}
 
 /* Lempel–Ziv 1976 complexity (number of phrases) by the Kaspar–Schuster scan: for each new
  * phrase starting at l, the longest match of s[l..] starting at any i < l (overlap allowed) gives
