@@ -606,7 +606,7 @@ static void resize_plane(float *out, const float *in, int H, int W, int S) {
 }
 
 /* Residual block: relu(bn(conv_s(x)) → bn(conv_1) + bn(skip_s(x))).  in [cin,H,W] → out [cout,Ho,Wo].
- * t1, t2 are scratch of cout·Ho·Wo floats. */
+ * t1 is scratch of cout·Ho·Wo floats. */
 static void res_block(float *out, const float *in, int H, int W, const convw *c1, const convw *c2,
                       const convw *sk, float *t1, float *col, int *Ho_, int *Wo_) {
   int Ho = (int)conv_out(H, 3, 2, 1), Wo = (int)conv_out(W, 3, 2, 1);
