@@ -22,6 +22,7 @@
 #include <string.h>
 #include "sl_feat_frame.h"
 #include "sl_fft.h"
+#include "feat_uf.h"
 
 /* Full-catalog column indices (the catalog order, checked against the table at run time). */
 enum {
@@ -274,16 +275,6 @@ static void quantiles(double *a, int64_t n, double mn, double mx, const double *
     double vhi = tmp[rr[klo + 1]];   /* rank lo+1 is the next entry of r */
     out[i] = vlo + t * (vhi - vlo);
   }
-}
-
-/* ---- union-find (periodic 4-connectivity of the mask) ---- */
-static int32_t uf_find(int32_t *p, int32_t i) {
-  while (p[i] != i) { p[i] = p[p[i]]; i = p[i]; }
-  return i;
-}
-static void uf_union(int32_t *p, int32_t a, int32_t b) {
-  a = uf_find(p, a); b = uf_find(p, b);
-  if (a != b) { if (a < b) p[b] = a; else p[a] = b; }
 }
 
 /* ---- per-channel features: v[0..F_COUNT) (cross-channel slots untouched) ---- */
@@ -763,22 +754,20 @@ sl_status sl_feat_frame_compute(sl_tensor **out, const sl_tensor *traj, unsigned
   if (H64 < 4 || W64 < 4 || C64 < 1 || H64 > 65536 || W64 > 65536 || C64 > 4096 || H64 * W64 > INT32_MAX)
     return SL_ERR(SL_ERR_SHAPE, "feat_frame: traj [M,T,C,H,W] needs C >= 1 and 4 <= H, W <= 65536, got shape %s",
                   sl_shape_str(sbuf, sizeof sbuf, traj->ndim, traj->shape));
+  int ncat; const sl_feat_frame_desc *cat = sl_feat_frame_catalog(&ncat);
   { /* the catalog and the kernel's column constants must agree */
-    int n; const sl_feat_frame_desc *d = sl_feat_frame_catalog(&n);
     int cnt[SL_FF_NCAT] = { 0 };
-    for (int i = 0; i < n; i++) cnt[d[i].category]++;
-    SL_ASSERT(n == F_COUNT);
+    for (int i = 0; i < ncat; i++) cnt[cat[i].category]++;
+    SL_ASSERT(ncat == F_COUNT);
     for (int c = 0; c < SL_FF_NCAT; c++) SL_ASSERT(cnt[c] == CAT_COUNTS[c]);
   }
   const int C = (int)C64, H = (int)H64, W = (int)W64;
-  int D = sl_feat_frame_width(mask);
+  int cols[F_COUNT], nc = 0;   /* catalog columns of the enabled categories, in order */
+  for (int i = 0; i < ncat; i++) if ((mask >> cat[i].category) & 1u) cols[nc++] = i;
+  const int D = nc;
   int64_t oshape[3] = { Mr, T, D };
   SL_TRY(sl_tensor_empty(out, SL_DTYPE_F32, 3, oshape));
   if (Mr * T == 0 || D == 0) return SL_OK;
-
-  int ncat; const sl_feat_frame_desc *cat = sl_feat_frame_catalog(&ncat);
-  int cols[F_COUNT], nc = 0;
-  for (int i = 0; i < ncat; i++) if ((mask >> cat[i].category) & 1u) cols[nc++] = i;
 
   sl_tensor *xc = NULL;
   sl_status st = sl_tensor_contiguous_as(&xc, traj, SL_DTYPE_F32);

@@ -1,7 +1,7 @@
 /* feat_frame_catalog.c — names, categories and formula text of the per-frame features.
  *
  * This table is the only place a per-frame feature is named: the kernel (feat_frame.c) writes
- * its values in exactly this order (a static assertion there checks the per-category counts),
+ * its values in exactly this order (an assertion there checks the per-category counts),
  * the Lua catalog and the HDF5 `feature_names` come from here, and docs/features.md is
  * generated from the formula text.  Notation used in the formulas (per channel field u, H×W,
  * N = H·W): mean, var (unbiased, ÷(N−1)), pvar/pstd (population, ÷N); q_p = quantile with

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "sl_feat_initial.h"
+#include "feat_uf.h"
 #include "sl_fft.h"
 #include "sl_purpose.h"
 #include "sl_rng.h"
@@ -122,16 +123,6 @@ typedef struct {
   double  *shellE, *shellN;   /* nshell + 1 */
   double  *pent;     /* patch entropies */
 } mscratch;
-
-static int32_t uf_find(int32_t *p, int32_t i) {
-  while (p[i] != i) { p[i] = p[p[i]]; i = p[i]; }
-  return i;
-}
-static void uf_union(int32_t *p, int32_t a, int32_t b) {
-  a = uf_find(p, a); b = uf_find(p, b);
-  /* smaller index becomes the root: deterministic, independent of visit order */
-  if (a < b) p[b] = a; else if (b < a) p[a] = b;
-}
 
 /* Lempel–Ziv 1976 complexity (number of phrases) by the Kaspar–Schuster scan: for each new
  * phrase starting at l, the longest match of s[l..] starting at any i < l (overlap allowed) gives
@@ -615,7 +606,7 @@ static void resize_plane(float *out, const float *in, int H, int W, int S) {
 }
 
 /* Residual block: relu(bn(conv_s(x)) → bn(conv_1) + bn(skip_s(x))).  in [cin,H,W] → out [cout,Ho,Wo].
- * t1, t2 are scratch of cout·Ho·Wo floats. */
+ * t1 is scratch of cout·Ho·Wo floats. */
 static void res_block(float *out, const float *in, int H, int W, const convw *c1, const convw *c2,
                       const convw *sk, float *t1, float *col, int *Ho_, int *Wo_) {
   int Ho = (int)conv_out(H, 3, 2, 1), Wo = (int)conv_out(W, 3, 2, 1);

@@ -26,7 +26,6 @@
 #include <omp.h>
 
 #define NV NAN
-/* The sensitivity purpose tag must stay clear of the ones in sl_purpose.h (append-only list). */
 
 static const char *NORM_NAMES[5]  = {"L1", "L2", "Linf", "entropy", "tv"};
 static const char *SCALE_NAMES[3] = {"raw", "lowpass", "highpass"};
@@ -299,7 +298,6 @@ static void invariants(double out[5], const double *u, int H, int W, int bins, i
   out[0] = l1 / n; out[1] = sqrt(l2 / n); out[2] = li; out[3] = ent; out[4] = tv / n;
 }
 
-/* Periodic separable Gaussian lowpass: dst = g ⊛ src along x then y (taps g[0..2r]). */
 /* Periodic separable Gaussian lowpass: dst = g ⊛ src along x then y (taps g[0..2r]).  ext is a
  * scratch row of W + 2r + 1 values holding the row with its periodic margins. */
 static void lowpass(double *dst, double *tmp, double *ext, const double *src, int H, int W, const double *g, int r) {
@@ -426,9 +424,15 @@ static void frame_pass(frames_t *F, const sl_feat_traj_config *cfg, int want_inv
 
 /* ---------------------------------------------------------------- series features */
 
+/* Columns per channel of the temporal and nonlinear groups (the catalog's counts). */
+static int temporal_width(const sl_feat_traj_config *cfg) {
+  return 18 + 6 * cfg->n_rolling + (cfg->include_pacf ? cfg->pacf_max_lag : 0);
+}
+static int nonlinear_width(const sl_feat_traj_config *cfg) { return 5 + (cfg->include_perm_entropy ? 1 : 0); }
+
 static void temporal_feats(double *o, const double *x, const double *E, const double *V, int T,
                            const sl_feat_traj_config *cfg, double *w /* >= 4T */) {
-  int nt = 18 + 6 * cfg->n_rolling + (cfg->include_pacf ? cfg->pacf_max_lag : 0);
+  int nt = temporal_width(cfg);
   for (int i = 0; i < nt; i++) o[i] = NV;
   if (T < 2) return;
   double *y = w;
@@ -638,8 +642,7 @@ static double quantile_sorted(const double *s, int64_t n, double p) {
 }
 
 static void nonlinear_channel(double *o, const double *x, int T, const sl_feat_traj_config *cfg) {
-  int nout = 5 + (cfg->include_perm_entropy ? 1 : 0);
-  for (int i = 0; i < nout; i++) o[i] = NV;
+  for (int i = 0; i < nonlinear_width(cfg); i++) o[i] = NV;
   int st = cfg->nl_stride, n = (T + st - 1) / st;
   double *y = sl_alloc(sizeof(double) * (n > 0 ? n : 1));
   if (!y) return;
@@ -803,11 +806,11 @@ sl_status sl_feat_traj_compute(sl_tensor **out, const sl_tensor *traj, const sl_
   F.cx = pool + 4 * nf; F.cy = pool + 5 * nf; F.inv = pool + 6 * nf; F.dots = pool + 21 * nf;
   frame_pass(&F, cfg, cfg->invariant_drift, cfg->causality);
 
-  const int nt = cfg->temporal ? 18 + 6 * cfg->n_rolling + (cfg->include_pacf ? cfg->pacf_max_lag : 0) : 0;
+  const int nt = cfg->temporal ? temporal_width(cfg) : 0;
   const int Lc = cfg->max_lag_correlation, P = cfg->max_lag_prediction;
   const int ncau = cfg->causality ? 2 * Lc + 2 * P + 4 : 0;
   const int ndr = cfg->invariant_drift ? 20 * cfg->num_scales : 0;
-  const int nnl = cfg->nonlinear ? 5 + (cfg->include_perm_entropy ? 1 : 0) : 0;
+  const int nnl = cfg->nonlinear ? nonlinear_width(cfg) : 0;
   SL_ASSERT(nt + ncau + ndr + nnl == D);
   float *o = sl_tensor_data(res);
   int fail = 0;

@@ -18,7 +18,10 @@ uint32_t ic_u32(sl_ic_rng *r) {
   return u;
 }
 
-double ic_unif(sl_ic_rng *r) { return ((double)ic_u32(r) + 0.5) * (1.0 / 4294967296.0); }
+/* A stream word as a uniform in the open interval (0,1): the one mapping every draw uses. */
+static inline double word_unif(uint32_t w) { return ((double)w + 0.5) * (1.0 / 4294967296.0); }
+
+double ic_unif(sl_ic_rng *r) { return word_unif(ic_u32(r)); }
 
 double ic_uniform(sl_ic_rng *r, double lo, double hi) { return lo + (hi - lo) * ic_unif(r); }
 
@@ -42,9 +45,7 @@ void ic_normals(sl_ic_rng *r, float *out, int64_t n) {
     const int64_t m = nw - base < IC_CHUNK ? nw - base : IC_CHUNK;
     sl_rng_u32(r->s, r->pos + (uint64_t)base, m, w);
     for (int64_t j = 0; j < m; j += 2) {
-      const double u1 = ((double)w[j] + 0.5) * (1.0 / 4294967296.0);
-      const double u2 = ((double)w[j + 1] + 0.5) * (1.0 / 4294967296.0);
-      const double rad = sqrt(-2.0 * log(u1)), th = 2.0 * M_PI * u2;
+      const double rad = sqrt(-2.0 * log(word_unif(w[j]))), th = 2.0 * M_PI * word_unif(w[j + 1]);
       out[base + j] = (float)(rad * cos(th));
       if (base + j + 1 < n) out[base + j + 1] = (float)(rad * sin(th));
     }
@@ -57,7 +58,7 @@ void ic_uniforms(sl_ic_rng *r, float *out, int64_t n) {
   for (int64_t base = 0; base < n; base += IC_CHUNK) {
     const int64_t m = n - base < IC_CHUNK ? n - base : IC_CHUNK;
     sl_rng_u32(r->s, r->pos + (uint64_t)base, m, w);
-    for (int64_t j = 0; j < m; j++) out[base + j] = (float)(((double)w[j] + 0.5) * (1.0 / 4294967296.0));
+    for (int64_t j = 0; j < m; j++) out[base + j] = (float)word_unif(w[j]);
   }
   r->pos += (uint64_t)n;
 }
@@ -78,6 +79,10 @@ int ic_standardize(float *x, int64_t n, double variance) {
   const double s = sqrt(variance / var);
   for (int64_t i = 0; i < n; i++) x[i] = (float)((x[i] - mean) * s);
   return 1;
+}
+
+void ic_copy_ch0(float *out, int G) {
+  for (int c = 1; c < SL_IC_CHANNELS; c++) memcpy(out + c * PLANE(G), out, sizeof(float) * (size_t)PLANE(G));
 }
 
 void ic_minmax_to(float *x, int64_t n, double lo, double hi) {

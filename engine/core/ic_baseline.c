@@ -9,8 +9,6 @@
  * which quantity); change it only together with the spec fixtures. */
 #include "ic_internal.h"
 
-#define PLANE(G) ((int64_t)(G) * (G))
-
 /* ---------------------------------------------------------------- gaussian_random_field */
 enum { GRF_L, GRF_VAR };
 
@@ -166,8 +164,7 @@ static sl_status co_fill(float *out, int G, const sl_ic_value *p, sl_ic_rng *r) 
       for (int x = 0; x < G; x++)
         base[y * G + x] = (float)sin(2 * M_PI * f * hypot(x - c0, y - c0) / G);
   }
-  for (int c = 1; c < SL_IC_CHANNELS; c++)
-    for (int64_t i = 0; i < PLANE(G); i++) out[c * PLANE(G) + i] = base[i];
+  ic_copy_ch0(out, G);
   for (int c = 0; c < SL_IC_CHANNELS; c++)
     SL_TRY(ic_add_grf(out + c * PLANE(G), G, p[CO_LSCALE].v[0], p[CO_NOISE].v[0], r));
   return SL_OK;

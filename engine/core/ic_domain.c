@@ -16,14 +16,7 @@
 #include <string.h>
 #include "ic_internal.h"
 
-#define PLANE(G) ((int64_t)(G) * (G))
 #define TWO_PI (2.0 * M_PI)
-
-/* Channels 1 and 2 become copies of channel 0. */
-static void copy_ch0(float *out, int G) {
-  memcpy(out + PLANE(G), out, sizeof(float) * (size_t)PLANE(G));
-  memcpy(out + 2 * PLANE(G), out, sizeof(float) * (size_t)PLANE(G));
-}
 
 /* Independent GRF noise of std amp on each channel; L_px in pixels. */
 static sl_status noise_px(float *out, int G, double L_px, double amp, sl_ic_rng *r) {
@@ -92,7 +85,7 @@ static sl_status tu_fill(float *out, int G, const sl_ic_value *p, sl_ic_rng *r) 
       for (int i = 0; i < na; i++) s += cos(k * ((x - ox) * cos(ang[i]) + (y - oy) * sin(ang[i])));
       out[y * G + x] = (float)(s / na);
     }
-  copy_ch0(out, G);
+  ic_copy_ch0(out, G);
   return noise_px(out, G, lambda, p[TU_AMP].v[0], r);
 }
 
@@ -105,7 +98,7 @@ static sl_status tg_fill(float *out, int G, const sl_ic_value *p, sl_ic_rng *r) 
   const double t0 = p[TG_TRANGE].v[0], dt = p[TG_TRANGE].v[1] - t0, beta = p[TG_BETA].v[0];
   for (int y = 0; y < G; y++)
     for (int x = 0; x < G; x++) out[y * G + x] = (float)(t0 + dt * pow(axis_coord(dir, x, y, G), beta));
-  copy_ch0(out, G);
+  ic_copy_ch0(out, G);
   return noise_px(out, G, p[TG_LEN].v[0], p[TG_AMP].v[0], r);
 }
 
@@ -127,7 +120,7 @@ static sl_status mg_fill(float *out, int G, const sl_ic_value *p, sl_ic_rng *r) 
         out[y * G + x] += (float)(c0 * v);
       }
   }
-  copy_ch0(out, G);
+  ic_copy_ch0(out, G);
   SL_TRY(noise_dom(out, G, 0.05, p[MG_NOISE].v[0], r));
   for (int c = 0; c < SL_IC_CHANNELS; c++) ic_minmax_to(out + c * PLANE(G), PLANE(G), 0.0, 1.0);
   return SL_OK;
@@ -170,7 +163,7 @@ static sl_status rf_fill(float *out, int G, const sl_ic_value *p, sl_ic_rng *r) 
     }
   }
   ic_buf_free(g, PLANE(G));
-  copy_ch0(out, G);
+  ic_copy_ch0(out, G);
   return st;
 }
 
@@ -223,7 +216,7 @@ static sl_status pb_fill(float *out, int G, const sl_ic_value *p, sl_ic_rng *r) 
   for (int y = 0; y < G; y++)
     for (int x = 0; x < G; x++)
       out[y * G + x] = (float)tanh(((x - c0) * cos(a) + (y - c0) * sin(a) - o) / (sqrt(2.0) * w));
-  copy_ch0(out, G);
+  ic_copy_ch0(out, G);
   return noise_dom(out, G, 0.1, p[PB_AMP].v[0], r);
 }
 
@@ -402,7 +395,7 @@ static sl_status sf_fill(float *out, int G, const sl_ic_value *p, sl_ic_rng *r) 
       const double pr = tanh((xr - pos) * G / w);
       out[y * G + x] = (float)(0.5 * (1 - pr) + ratio * 0.5 * (1 + pr));
     }
-  copy_ch0(out, G);
+  ic_copy_ch0(out, G);
   return noise_dom(out, G, 0.05, p[SF_AMP].v[0], r);
 }
 
@@ -468,7 +461,7 @@ static sl_status cs_fill(float *out, int G, const sl_ic_value *p, sl_ic_rng *r) 
                                   cos(k * (dx * cos(th) + dy * sin(th))));
       }
   }
-  copy_ch0(out, G);
+  ic_copy_ch0(out, G);
   return noise_dom(out, G, 0.1, sqrt(0.5), r);
 }
 
@@ -487,7 +480,7 @@ static sl_status rw_fill(float *out, int G, const sl_ic_value *p, sl_ic_rng *r) 
       /* Lorentz contraction along the motion: the envelope is narrower by γ in x'. */
       out[y * G + x] = (float)(exp(-(gamma * gamma * xp * xp + yp * yp) / (2 * sigma * sigma)) * cos(k * xp + phase));
     }
-  copy_ch0(out, G);
+  ic_copy_ch0(out, G);
   return SL_OK;
 }
 
@@ -640,7 +633,7 @@ static sl_status dl_fill(float *out, int G, const sl_ic_value *p, sl_ic_rng *r) 
   }
   sl_free(occ, (size_t)PLANE(G));
   ic_scale_maxabs(out, PLANE(G));
-  copy_ch0(out, G);
+  ic_copy_ch0(out, G);
   return SL_OK;
 }
 
@@ -673,7 +666,7 @@ static sl_status ec_fill(float *out, int G, const sl_ic_value *p, sl_ic_rng *r) 
       for (int x = bx * bs; x < (bx + 1) * bs; x++) out[y * G + x] = code[j] ? 1.0f : -1.0f;
   }
   sl_free(msg, (size_t)(k + n));
-  copy_ch0(out, G);
+  ic_copy_ch0(out, G);
   return SL_OK;
 }
 

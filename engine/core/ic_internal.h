@@ -39,6 +39,10 @@ sl_status ic_add_grf(float *ch, int G, double length_scale, double amp, sl_ic_rn
 /* Gaussian power spectrum of ic_grf_unit, unnormalised (shared with multiscale_grf). */
 double    ic_gauss_spectrum(double k, double length_scale);
 
+/* Channel planes of a [3,G,G] buffer. */
+#define PLANE(G) ((int64_t)(G) * (G))
+void ic_copy_ch0(float *out, int G);   /* channels 1.. become copies of channel 0 */
+
 /* Per-channel statistics and rescaling. */
 int  ic_standardize(float *x, int64_t n, double variance);   /* 0 when x is constant (set to 0) */
 void ic_minmax_to(float *x, int64_t n, double lo, double hi); /* constant x → lo */

@@ -483,6 +483,16 @@ static void scale_act(float *y, int64_t n, float scale, sl_act act) {
   sl_act_apply_f32(y, n, act);
 }
 
+/* Channel dropout of one realization [C, plane] (Dropout2d semantics): channel ch is kept and
+ * scaled by sc when u[ch] < keep, zeroed otherwise. */
+static void drop_channels(float *x, int64_t C, int64_t plane, const float *u, float keep, float sc) {
+  for (int64_t ch = 0; ch < C; ch++) {
+    float f = u[ch] < keep ? sc : 0.0f;
+    float *v = x + ch * plane;
+    for (int64_t i = 0; i < plane; i++) v[i] *= f;
+  }
+}
+
 static sl_status conv_block(sl_operator *op, op_conv *c, int64_t R, int64_t step) {
   SL_TRY(run_conv(op, c, R));
   c->vout->shape[0] = R;
@@ -505,12 +515,7 @@ static sl_status conv_block(sl_operator *op, op_conv *c, int64_t R, int64_t step
       sl_rng_stream s = sl_rng_stream_make(op->seed, sl_rng_stream_id(SL_RNG_PURPOSE_DROPOUT, op->index,
                                                                       (uint64_t)op->slot_m[r], (uint64_t)step));
       sl_rng_uniform_f32(s, c->drop_offset, c->cout, op->unif, 0.0f, 1.0f);
-      float *yr = y + r * c->cout * plane;
-      for (int64_t ch = 0; ch < c->cout; ch++) {
-        float f = op->unif[ch] < keep ? sc : 0.0f;
-        float *v = yr + ch * plane;
-        for (int64_t i = 0; i < plane; i++) v[i] *= f;
-      }
+      drop_channels(y + r * c->cout * plane, c->cout, plane, op->unif, keep, sc);
     }
   }
   return SL_OK;
@@ -561,10 +566,7 @@ static sl_status apply_noise(sl_operator *op, float *x, int64_t R, int64_t step,
       double p = s < 1 ? s : 1;
       float keep = (float)(1.0 - p), sc = p < 1 ? (float)(1.0 / (1.0 - p)) : 0.0f;
       sl_rng_uniform_f32(st, 0, C, op->unif, 0.0f, 1.0f);
-      for (int64_t ch = 0; ch < C; ch++) {
-        float f = op->unif[ch] < keep ? sc : 0.0f;
-        for (int64_t i = 0; i < plane; i++) xr[ch * plane + i] *= f;
-      }
+      drop_channels(xr, C, plane, op->unif, keep, sc);
       continue;
     }
     if (kind == SL_NOISE_LAPLACE) sl_rng_laplace_f32(st, 0, n, e, 0.0f, 1.0f);

@@ -12,37 +12,33 @@
 #include "sl_feat_traj.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 
-static const char *INT_KEYS[] = {"autocorr_max_lag", "pacf_max_lag", "max_lag_correlation", "max_lag_prediction",
-                                 "num_scales", "entropy_num_bins", "nonlinear_stride", "rqa_dim", "corrdim_dim",
-                                 "perm_dim", NULL};
-static const char *BOOL_KEYS[] = {"temporal", "causality", "invariant_drift", "nonlinear", "include_pacf",
-                                  "include_permutation_entropy", NULL};
+/* Integer and boolean config keys: Lua name → int field of the config (booleans stored as 0/1). */
+static const struct { const char *key; size_t off; int boolean; } INT_FIELDS[] = {
+  {"autocorr_max_lag", offsetof(sl_feat_traj_config, autocorr_max_lag), 0},
+  {"pacf_max_lag", offsetof(sl_feat_traj_config, pacf_max_lag), 0},
+  {"max_lag_correlation", offsetof(sl_feat_traj_config, max_lag_correlation), 0},
+  {"max_lag_prediction", offsetof(sl_feat_traj_config, max_lag_prediction), 0},
+  {"num_scales", offsetof(sl_feat_traj_config, num_scales), 0},
+  {"entropy_num_bins", offsetof(sl_feat_traj_config, entropy_num_bins), 0},
+  {"nonlinear_stride", offsetof(sl_feat_traj_config, nl_stride), 0},
+  {"rqa_dim", offsetof(sl_feat_traj_config, rqa_dim), 0},
+  {"corrdim_dim", offsetof(sl_feat_traj_config, corrdim_dim), 0},
+  {"perm_dim", offsetof(sl_feat_traj_config, perm_dim), 0},
+  {"temporal", offsetof(sl_feat_traj_config, temporal), 1},
+  {"causality", offsetof(sl_feat_traj_config, causality), 1},
+  {"invariant_drift", offsetof(sl_feat_traj_config, invariant_drift), 1},
+  {"nonlinear", offsetof(sl_feat_traj_config, nonlinear), 1},
+  {"include_pacf", offsetof(sl_feat_traj_config, include_pacf), 1},
+  {"include_permutation_entropy", offsetof(sl_feat_traj_config, include_perm_entropy), 1},
+};
 
-static int *int_slot(sl_feat_traj_config *c, const char *k) {
-  if (!strcmp(k, "autocorr_max_lag")) return &c->autocorr_max_lag;
-  if (!strcmp(k, "pacf_max_lag")) return &c->pacf_max_lag;
-  if (!strcmp(k, "max_lag_correlation")) return &c->max_lag_correlation;
-  if (!strcmp(k, "max_lag_prediction")) return &c->max_lag_prediction;
-  if (!strcmp(k, "num_scales")) return &c->num_scales;
-  if (!strcmp(k, "entropy_num_bins")) return &c->entropy_num_bins;
-  if (!strcmp(k, "nonlinear_stride")) return &c->nl_stride;
-  if (!strcmp(k, "rqa_dim")) return &c->rqa_dim;
-  if (!strcmp(k, "corrdim_dim")) return &c->corrdim_dim;
-  if (!strcmp(k, "perm_dim")) return &c->perm_dim;
-  if (!strcmp(k, "temporal")) return &c->temporal;
-  if (!strcmp(k, "causality")) return &c->causality;
-  if (!strcmp(k, "invariant_drift")) return &c->invariant_drift;
-  if (!strcmp(k, "nonlinear")) return &c->nonlinear;
-  if (!strcmp(k, "include_pacf")) return &c->include_pacf;
-  if (!strcmp(k, "include_permutation_entropy")) return &c->include_perm_entropy;
-  return NULL;
-}
-
-static int in_list(const char *k, const char **l) {
-  for (; *l; l++) if (!strcmp(k, *l)) return 1;
-  return 0;
+static int int_field(const char *k) {
+  for (size_t i = 0; i < sizeof INT_FIELDS / sizeof INT_FIELDS[0]; i++)
+    if (!strcmp(k, INT_FIELDS[i].key)) return (int)i;
+  return -1;
 }
 
 /* Reads the config table at idx (nil = defaults) into *c; raises on unknown keys or bad types. */
@@ -54,14 +50,15 @@ static void check_cfg(lua_State *L, int idx, sl_feat_traj_config *c, const char 
   while (lua_next(L, idx)) {
     if (lua_type(L, -2) != LUA_TSTRING) luaL_error(L, "%s: config keys must be strings", fn);
     const char *k = lua_tostring(L, -2);
-    if (in_list(k, BOOL_KEYS)) {
+    const int f = int_field(k);
+    if (f >= 0 && INT_FIELDS[f].boolean) {
       if (!lua_isboolean(L, -1)) luaL_error(L, "%s: config key '%s' must be a boolean, got %s", fn, k, luaL_typename(L, -1));
-      *int_slot(c, k) = lua_toboolean(L, -1);
-    } else if (in_list(k, INT_KEYS)) {
+      *(int *)((char *)c + INT_FIELDS[f].off) = lua_toboolean(L, -1);
+    } else if (f >= 0) {
       double v = lua_tonumber(L, -1);
       if (lua_type(L, -1) != LUA_TNUMBER || v != floor(v) || fabs(v) > 1e9)
         luaL_error(L, "%s: config key '%s' must be an integer, got %s", fn, k, lua_tostring(L, -1) ? lua_tostring(L, -1) : luaL_typename(L, -1));
-      *int_slot(c, k) = (int)v;
+      *(int *)((char *)c + INT_FIELDS[f].off) = (int)v;
     } else if (!strcmp(k, "gaussian_sigma") || !strcmp(k, "rqa_threshold")) {
       if (lua_type(L, -1) != LUA_TNUMBER) luaL_error(L, "%s: config key '%s' must be a number, got %s", fn, k, luaL_typename(L, -1));
       if (k[0] == 'g') c->gaussian_sigma = lua_tonumber(L, -1); else c->rqa_threshold = lua_tonumber(L, -1);
