@@ -46,8 +46,7 @@ static int l_cut(lua_State *L)
   const int64_t k = (int64_t)luaL_checknumber(L, 2);
   sl_tensor *lab;
   SL_LUA_TRY(L, "cut", sl_cluster_cut(&lab, z, k));
-  int64_t *p = sl_tensor_data(lab);
-  for (int64_t i = 0; i < lab->shape[0]; i++) p[i] += 1;
+  sl_lua_shift_indices(lab, 1);
   sl_lua_push_tensor(L, lab);
   return 1;
 }
@@ -58,8 +57,7 @@ static int l_silhouette(lua_State *L)
   const sl_tensor *d = sl_lua_check_tensor(L, 1), *lab = sl_lua_check_tensor(L, 2);
   sl_tensor *l0;
   SL_LUA_TRY(L, "silhouette", sl_tensor_to_dtype(&l0, lab, SL_DTYPE_I64));
-  int64_t *p = sl_tensor_data(l0);
-  for (int64_t i = 0; i < sl_tensor_numel(l0); i++) p[i] -= 1;
+  sl_lua_shift_indices(l0, -1);
   double s;
   sl_tensor *pp = NULL;
   sl_status st = sl_cluster_silhouette(&s, &pp, d, l0);
@@ -114,8 +112,7 @@ static int l_select_columns(lua_State *L)
     const sl_tensor *t = sl_lua_check_tensor(L, 2);
     if (sl_dtype_is_float(t->dtype)) return luaL_argerror(L, 2, "column indices must be integers");
     SL_LUA_TRY(L, "select_columns", sl_tensor_to_dtype(&idx, t, SL_DTYPE_I64));
-    int64_t *p = sl_tensor_data(idx);
-    for (int64_t i = 0; i < sl_tensor_numel(idx); i++) p[i] -= 1;
+    sl_lua_shift_indices(idx, -1);
   }
   sl_tensor *o;
   sl_status st = sl_cols_select(&o, x, idx);

@@ -54,13 +54,6 @@ static int check_dims(lua_State *L, int idx, const sl_tensor *t, uint32_t *mask,
 }
 
 /* The core's 0-based int64 indices → 1-based, in place (idx is a fresh contiguous tensor). */
-static void one_based(sl_tensor *idx)
-{
-  int64_t *p = sl_tensor_data(idx);
-  const int64_t n = sl_tensor_numel(idx);
-  for (int64_t i = 0; i < n; i++) p[i] += 1;
-}
-
 /* Shared body: dims at arg 2, keepdim at arg kidx, param for the core. */
 static int reduce_common(lua_State *L, sl_reduce_op op, int kidx, double param)
 {
@@ -163,7 +156,7 @@ static int minmax(lua_State *L, int is_max)
   const int d = lua_dim(L, lua_tonumber(L, 2), t, name);
   sl_tensor *v, *i;
   SL_LUA_TRY(L, name, (is_max ? sl_reduce_max_dim : sl_reduce_min_dim)(&v, &i, t, d, lua_toboolean(L, 3)));
-  one_based(i);
+  sl_lua_shift_indices(i, 1);
   sl_lua_push_tensor(L, v);
   sl_lua_push_tensor(L, i);
   return 2;
@@ -181,7 +174,7 @@ static int argext(lua_State *L, int is_max)
   const int d = lua_isnoneornil(L, 2) ? SL_ALL_DIMS : lua_dim(L, luaL_checknumber(L, 2), t, name);
   sl_tensor *r;
   SL_LUA_TRY(L, name, fn(&r, t, d, keepdim));
-  one_based(r);
+  sl_lua_shift_indices(r, 1);
   if (d == SL_ALL_DIMS && !keepdim) {
     lua_pushnumber(L, (lua_Number)*(int64_t *)sl_tensor_data(r));
     sl_tensor_release(r);

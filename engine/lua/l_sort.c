@@ -14,17 +14,10 @@ static int opt_dim(lua_State *L, int idx, const sl_tensor *t, int def)
   return lua_isnoneornil(L, idx) ? def : sl_lua_check_dim(L, idx, t);
 }
 
-static void one_based(sl_tensor *idx)
-{
-  int64_t *p = sl_tensor_data(idx);
-  const int64_t n = sl_tensor_numel(idx);
-  for (int64_t i = 0; i < n; i++) p[i] += 1;
-}
-
 /* Pushes values and (1-based) indices. */
 static int push_pair(lua_State *L, sl_tensor *v, sl_tensor *i)
 {
-  one_based(i);
+  sl_lua_shift_indices(i, 1);
   sl_lua_push_tensor(L, v);
   sl_lua_push_tensor(L, i);
   return 2;
@@ -50,7 +43,7 @@ static int l_argsort(lua_State *L)
   const int d = opt_dim(L, 2, t, -1);
   sl_tensor *i;
   SL_LUA_TRY(L, "argsort", sl_argsort(&i, t, d, lua_toboolean(L, 3)));
-  one_based(i);
+  sl_lua_shift_indices(i, 1);
   sl_lua_push_tensor(L, i);
   return 1;
 }

@@ -18,9 +18,7 @@ static sl_tensor *to_zero_based(lua_State *L, int arg)
                                           sl_dtype_name(t->dtype)));
   sl_tensor *c;   /* a private int64 copy (to_dtype always copies) */
   if (sl_tensor_to_dtype(&c, t, SL_DTYPE_I64) != SL_OK) { sl_lua_raise(L, "vq"); return NULL; }
-  int64_t *p = sl_tensor_data(c);
-  const int64_t n = sl_tensor_numel(c);
-  for (int64_t i = 0; i < n; i++) p[i] -= 1;
+  sl_lua_shift_indices(c, -1);
   return c;
 }
 
@@ -40,8 +38,7 @@ static int l_assign(lua_State *L)
   const sl_vq_metric m = check_metric(L, 3);
   sl_tensor *idx, *score;
   SL_LUA_TRY(L, "vq assign", sl_vq_assign(&idx, &score, z, cb, m));
-  int64_t *p = sl_tensor_data(idx);
-  for (int64_t i = 0; i < idx->shape[0]; i++) p[i] += 1;
+  sl_lua_shift_indices(idx, 1);
   sl_lua_push_tensor(L, idx);
   sl_lua_push_tensor(L, score);
   return 2;

@@ -51,6 +51,13 @@ void sl_lua_free_tensor(lua_State *L, int idx) {
   if (ud && ud->t) { sl_tensor_release(ud->t); ud->t = NULL; }
 }
 
+void sl_lua_shift_indices(sl_tensor *idx, int64_t delta)
+{
+  int64_t *p = sl_tensor_data(idx);
+  const int64_t n = sl_tensor_numel(idx);
+  for (int64_t i = 0; i < n; i++) p[i] += delta;
+}
+
 int sl_lua_raise(lua_State *L, const char *op) {
   const char *msg = sl_error_message();
   /* Core messages usually start with the op name already; avoid "add: add: ...". */

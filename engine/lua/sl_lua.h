@@ -29,6 +29,9 @@ void      *luaL_testudata_compat(lua_State *L, int idx, const char *mt);
 void       sl_lua_free_tensor(lua_State *L, int idx);
 /* Pushes a userdata owning the caller's reference to t (t must not be NULL). */
 void       sl_lua_push_tensor(lua_State *L, sl_tensor *t);
+/* Adds delta to every element of a fresh, contiguous int64 index tensor the binding owns: the
+ * one place where 0-based core indices become 1-based Lua ones (delta +1) and back (-1). */
+void       sl_lua_shift_indices(sl_tensor *idx, int64_t delta);
 /* Raises a Lua error from the core's last error ("op: message").  Never returns. */
 int        sl_lua_raise(lua_State *L, const char *op);
 #define SL_LUA_TRY(L, op, expr) do { if ((expr) != SL_OK) return sl_lua_raise((L), (op)); } while (0)
