@@ -50,11 +50,8 @@ static int l_feat_frame_catalog(lua_State *L) {
   int k = 0;
   for (int i = 0; i < n; i++) {
     if (!((mask >> d[i].category) & 1u)) continue;
-    lua_createtable(L, 0, 4);
-    lua_pushstring(L, d[i].name); lua_setfield(L, -2, "name");
-    lua_pushstring(L, sl_feat_frame_category_name(d[i].category)); lua_setfield(L, -2, "category");
-    lua_pushstring(L, d[i].formula); lua_setfield(L, -2, "formula");
-    lua_pushstring(L, d[i].meaning); lua_setfield(L, -2, "meaning");
+    sl_lua_push_catalog_entry(L, d[i].name, sl_feat_frame_category_name(d[i].category), d[i].formula,
+                              d[i].meaning);
     lua_rawseti(L, -2, ++k);
   }
   return 1;

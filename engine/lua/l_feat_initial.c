@@ -29,11 +29,7 @@ static int l_catalog(lua_State *L) {
   const sl_feat_initial_desc *d = sl_feat_initial_catalog(&n);
   lua_createtable(L, n, 0);
   for (int i = 0; i < n; i++) {
-    lua_createtable(L, 0, 4);
-    lua_pushstring(L, d[i].name); lua_setfield(L, -2, "name");
-    lua_pushstring(L, d[i].category); lua_setfield(L, -2, "category");
-    lua_pushstring(L, d[i].formula); lua_setfield(L, -2, "formula");
-    lua_pushstring(L, d[i].meaning); lua_setfield(L, -2, "meaning");
+    sl_lua_push_catalog_entry(L, d[i].name, d[i].category, d[i].formula, d[i].meaning);
     lua_rawseti(L, -2, i + 1);
   }
   return 1;

@@ -104,11 +104,7 @@ static int l_catalog(lua_State *L) {
   SL_LUA_TRY(L, "feat_traj", sl_feat_traj_catalog(&e, &n, &c));
   lua_createtable(L, n, 0);
   for (int i = 0; i < n; i++) {
-    lua_createtable(L, 0, 4);
-    lua_pushstring(L, e[i].name); lua_setfield(L, -2, "name");
-    lua_pushstring(L, e[i].category); lua_setfield(L, -2, "category");
-    lua_pushstring(L, e[i].formula); lua_setfield(L, -2, "formula");
-    lua_pushstring(L, e[i].meaning); lua_setfield(L, -2, "meaning");
+    sl_lua_push_catalog_entry(L, e[i].name, e[i].category, e[i].formula, e[i].meaning);
     lua_rawseti(L, -2, i + 1);
   }
   sl_feat_traj_catalog_free(e, n);

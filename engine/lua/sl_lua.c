@@ -51,6 +51,16 @@ void sl_lua_free_tensor(lua_State *L, int idx) {
   if (ud && ud->t) { sl_tensor_release(ud->t); ud->t = NULL; }
 }
 
+void sl_lua_push_catalog_entry(lua_State *L, const char *name, const char *category,
+                               const char *formula, const char *meaning)
+{
+  lua_createtable(L, 0, 4);
+  lua_pushstring(L, name); lua_setfield(L, -2, "name");
+  lua_pushstring(L, category); lua_setfield(L, -2, "category");
+  lua_pushstring(L, formula); lua_setfield(L, -2, "formula");
+  lua_pushstring(L, meaning); lua_setfield(L, -2, "meaning");
+}
+
 void sl_lua_shift_indices(sl_tensor *idx, int64_t delta)
 {
   int64_t *p = sl_tensor_data(idx);

@@ -29,6 +29,10 @@ void      *luaL_testudata_compat(lua_State *L, int idx, const char *mt);
 void       sl_lua_free_tensor(lua_State *L, int idx);
 /* Pushes a userdata owning the caller's reference to t (t must not be NULL). */
 void       sl_lua_push_tensor(lua_State *L, sl_tensor *t);
+/* Pushes one feature-catalog entry {name, category, formula, meaning}: the shape every
+ * extractor's catalog() returns to Lua (features registry, docs/features.md). */
+void       sl_lua_push_catalog_entry(lua_State *L, const char *name, const char *category,
+                                     const char *formula, const char *meaning);
 /* Adds delta to every element of a fresh, contiguous int64 index tensor the binding owns: the
  * one place where 0-based core indices become 1-based Lua ones (delta +1) and back (-1). */
 void       sl_lua_shift_indices(sl_tensor *idx, int64_t delta);
