@@ -143,20 +143,12 @@ function H.assert_same(a, b, skip)
 end
 
 --- shell command → output, exit code
-function H.run(cmd)
-  local p = io.popen(cmd .. " 2>&1; echo \"EXIT=$?\"")
-  local out = p:read("*a")
-  p:close()
-  local code = tonumber(out:match("EXIT=(%d+)%s*$"))
-  return (out:gsub("EXIT=%d+%s*$", "")), code
-end
+H.run = SH.shell
 
 --- The spinlock binary running this process (for subprocess specs).
 function H.binary()
   local ok, paths = pcall(require, "spinlock.paths")
   if ok and type(paths) == "table" and paths.exe then return paths.exe end
-  local fh = io.open("/proc/self/exe")
-  if fh then fh:close() end
   return H.here .. "../../build/spinlock"
 end
 
