@@ -1,7 +1,6 @@
 -- spinlock.vqvae.plot: the built-in 5×7 font draws the glyph bits it stores, charts carry text
 -- (title, tick labels, legend) and negative bars hang below the zero line instead of being
 -- clipped to it.
-local sl = require "spinlock"
 local plot = require "spinlock.vqvae.plot"
 
 local function dark(c) return c[1] + c[2] + c[3] < 150 end

@@ -2,7 +2,6 @@
 -- (G=16, M=2, T=4, N=6) in a temp folder, the pipeline modules (the real spinlock.operator /
 -- spinlock.features when this build has them, else the FAKES in this folder), quiet runs, and a
 -- comparison of two dataset files row by row.
-local sl = require "spinlock"
 local h5 = require "spinlock.h5"
 
 local H = {}
