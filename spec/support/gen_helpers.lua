@@ -50,11 +50,7 @@ function H.write_config(dir, o)
   o = o or {}
   local text = H.TINY:format(o.G or 16, o.N or 6, o.M or 2, o.T or 4, o.output or (dir .. "/out.h5"),
                              o.store == false and "false" or "true") .. (o.extra or "")
-  local path = dir .. "/" .. (o.name or "tiny.yaml")
-  local fh = assert(io.open(path, "w"))
-  fh:write(text)
-  fh:close()
-  return path
+  return SH.write_file(dir .. "/" .. (o.name or "tiny.yaml"), text)
 end
 
 function H.load(path, overrides)
