@@ -1,7 +1,7 @@
 -- Shared helpers of the specs: the plumbing around the naive Lua references (conv, norm, linalg,
--- nn, reduce, sort) and the shell runner (hdf5, safetensors, demo) that those spec files used to
--- carry as identical private copies.  The references themselves stay in each spec, next to what
--- they check.
+-- nn, reduce, sort), the shell runner, temp folders and files, error capture and config copies
+-- that the spec files used to carry as private copies.  The references themselves stay in each
+-- spec, next to what they check.
 --
 -- Required the way gen_helpers.lua is:
 --   local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
