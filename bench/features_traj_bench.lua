@@ -29,7 +29,6 @@ for _, G in ipairs({ 64, 128 }) do
     print(("feat_traj %-16s D=%3d  %9.1f frames/s  %7.3f ms/frame (%d threads, %dx%d, M=%d T=%d C=%d)")
           :format(c, y:size(2), M * T / dt, 1e3 * dt / (M * T), sl.num_threads(), G, G, M, T, C))
   end
-  local ic = x:select(1, 1):select(1, 1)
   local op = { forward = function(self, v) return v end }
   local t0 = wall()
   local n = 20

@@ -8,7 +8,6 @@
 -- multiply-add count) and per operator for the features (their cost barely depends on the
 -- operator).  Not part of `make bench` (it runs for a minute or two):
 --   build/spinlock run bench/reference_compare.lua [N]      (default N = 8)
-local sl = require "spinlock"
 local config = require "spinlock.config"
 local generate = require "spinlock.generate"
 local operator = require "spinlock.operator"

@@ -8,15 +8,12 @@ local dir = (arg and arg[0] or "bench/run_all.lua"):match("^(.*)/[^/]*$") or "."
 
 local function shell_quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 
--- Path of the running binary (/proc/self/exe), or nil.
+-- Path of the running binary, or nil: the engine resolves /proc/self/exe at start-up
+-- (spinlock.paths.exe, empty when that failed).
 local function self_exe()
-  local ok, ffi = pcall(require, "ffi")
-  if not ok then return nil end
-  pcall(ffi.cdef, "long readlink(const char *path, char *buf, unsigned long size);")
-  local buf = ffi.new("char[4096]")
-  local ok2, n = pcall(function() return tonumber(ffi.C.readlink("/proc/self/exe", buf, 4095)) end)
-  if not ok2 or not n or n <= 0 then return nil end
-  return ffi.string(buf, n)
+  local ok, paths = pcall(require, "spinlock.paths")
+  if not ok or paths.exe == "" then return nil end
+  return paths.exe
 end
 
 local p = io.popen("ls " .. shell_quote(dir) .. "/*_bench.lua 2>/dev/null")

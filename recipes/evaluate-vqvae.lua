@@ -1,5 +1,4 @@
 -- summary: Evaluate a trained VQ-VAE tokenizer: R² by level, codebook use, purity, topography
-local sl = require "spinlock"
 local cli = require "spinlock.cli"
 
 return {

@@ -2,7 +2,6 @@
 --
 -- Writes one token per operator per level (coarse, medium, fine) and the per-category codes.
 local sl = require "spinlock"
-local cli = require "spinlock.cli"
 
 return {
   description = "Applies the checkpoint's cleaning, normalisation and category map to the dataset's\n" ..

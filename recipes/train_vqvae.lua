@@ -2,7 +2,6 @@
 --
 -- The recipe behind `spinlock train-vqvae` (recipes/train-vqvae.lua loads this file); the loop
 -- itself is spinlock.vqvae.train (lua/spinlock/vqvae/train.lua), documented in docs/vqvae.md.
-local sl = require "spinlock"
 local cli = require "spinlock.cli"
 
 return {
@@ -27,21 +26,15 @@ return {
     { "quiet", type = "flag", short = "q", help = "print nothing but errors" },
   },
   run = function(opts)
+    local function exists(p) return cli.path_kind(p) ~= nil end
     local paths = {}
     if opts.dataset then paths[#paths + 1] = opts.dataset end
     for _, p in ipairs(opts.datasets or {}) do
-      local f = io.open(p, "rb")
-      if not f then cli.user_error("--datasets: %s does not exist", p) end
-      f:close()
+      if not exists(p) then cli.user_error("--datasets: %s does not exist", p) end
       paths[#paths + 1] = p
     end
     if #paths == 0 and not opts.resume then
       cli.user_error("give the features to train on: --dataset FILE or --datasets A.h5 B.h5 ...")
-    end
-    local function exists(p)
-      local f = io.open(p, "r")
-      if f then f:close() end
-      return f ~= nil
     end
     local output = opts.output and opts.output:gsub("(.)/+$", "%1") or nil
     if opts.resume then

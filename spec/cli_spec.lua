@@ -3,18 +3,13 @@
 -- build tests itself); option parsing is also checked in-process.
 local cli = require "spinlock.cli"
 local paths = require "spinlock.paths"
+local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+package.path = here .. "support/?.lua;" .. package.path
+local SH = require "helpers"
 
 local function quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 
-local tmpfiles = {}
-local function tmpfile(content)
-  local name = os.tmpname()
-  tmpfiles[#tmpfiles + 1] = name
-  local f = assert(io.open(name, "w"))
-  f:write(content or "")
-  f:close()
-  return name
-end
+local function tmpfile(content) return SH.write_file(SH.tmpfile(), content or "") end
 
 local function slurp(name)
   local f = assert(io.open(name, "r"))
@@ -48,9 +43,7 @@ local function recipe_names()
   return names
 end
 
-teardown(function()
-  for _, f in ipairs(tmpfiles) do os.remove(f) end
-end)
+teardown(SH.remove_tmpdirs)
 
 describe("spinlock binary", function()
   it("--help lists every recipe with the summary from its first line", function()
@@ -80,7 +73,7 @@ describe("spinlock binary", function()
   end)
 
   it("a folder or a non-config file where a file is expected is a user error naming it", function()
-    local dir = os.tmpname(); os.remove(dir); os.execute("mkdir -p '" .. dir .. "'")
+    local dir = SH.tmpdir()
     local notes = tmpfile("just some notes\n")
     local cases = {
       { "generate --config " .. quote(dir) .. " --dry-run", "--config: " .. dir .. " is a folder, expected a file" },
@@ -99,7 +92,6 @@ describe("spinlock binary", function()
     local out, err, rc = spinlock("features-doc --check --output " .. quote(paths.home .. "/docs/features.md"),
       { env = "cd /tmp &&" })
     assert.are.equal(0, rc, out .. err)
-    os.execute("rm -rf '" .. dir .. "'")
   end)
 
   it("--version prints the version", function()
@@ -380,7 +372,7 @@ describe("spinlock.cli.parse", function()
   end)
 
   it("must_exist tells files from folders", function()
-    local dir = os.tmpname(); os.remove(dir); os.execute("mkdir -p '" .. dir .. "'")
+    local dir = SH.tmpdir()
     local file = tmpfile("x")
     local s = { options = { { "cfg", type = "path", must_exist = true }, { "out", type = "path", must_exist = "dir" } },
                 run = function() end }
@@ -391,7 +383,6 @@ describe("spinlock.cli.parse", function()
     assert.is_false(ok)
     assert.are.equal("--out: " .. file .. " is a file, expected a folder", e.msg)
     assert.are.same({ cfg = file, out = dir }, cli.parse({ "--cfg", file, "--out", dir }, s, "p"))
-    os.execute("rm -rf '" .. dir .. "'")
   end)
 
   it("rejects broken declarations as programming errors", function()
@@ -438,7 +429,7 @@ describe("spinlock.cli helpers", function()
   end)
 
   it("path_kind and ensure_dir tell files from folders and raise user errors", function()
-    local dir = os.tmpname(); os.remove(dir)
+    local dir = SH.tmpfile()                        -- not yet there
     local file = tmpfile("")                        -- an empty file is still a file
     assert.is_nil(cli.path_kind(dir))
     assert.are.equal("file", cli.path_kind(file))
@@ -455,7 +446,6 @@ describe("spinlock.cli helpers", function()
     ok, e = pcall(cli.ensure_parent_dir, file .. "/sub/x.h5", "--output")
     assert.is_false(ok)
     assert.truthy(e.msg:find("cannot create folder " .. file .. "/sub", 1, true), e.msg)
-    os.execute("rm -rf '" .. dir .. "'")
   end)
 
   it("user_error formats and is recognisable", function()

@@ -4,6 +4,9 @@ local sl = require "spinlock"
 local features = require "spinlock.features"
 local custom = require "spinlock.features.custom"
 local make_fakes = dofile("spec/support/fake_feature_catalogs.lua")
+local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+package.path = here .. "support/?.lua;" .. package.path
+local SH = require "helpers"
 
 local M_, T, G = 2, 4, 8
 
@@ -22,18 +25,10 @@ end
 
 local function msg(e) return type(e) == "table" and tostring(e.msg or e) or tostring(e) end
 
-local tmpfiles = {}
-local function write_tmp(text)
-  local p = os.tmpname() .. ".lua"
-  local f = assert(io.open(p, "w"))
-  f:write(text)
-  f:close()
-  tmpfiles[#tmpfiles + 1] = p
-  return p
-end
+local function write_tmp(text) return SH.write_file(SH.tmpfile(".lua"), text) end
 
 teardown(function()
-  for _, p in ipairs(tmpfiles) do os.remove(p) end
+  SH.remove_tmpdirs()
   custom.clear()
 end)
 
@@ -143,29 +138,20 @@ return { { name = "returned_one", fn = function(traj) return 1 end } }
   end)
   local BASE = "sampling: {total_samples: 2}\nparameter_space: {architecture: {num_layers: {type: integer, bounds: [2, 3]}}}\n"
   it("resolves features.custom against the config file's folder, then the working directory", function()
-    local dir = os.tmpname()
-    os.remove(dir)
+    local dir = SH.tmpdir()
     os.execute("mkdir -p '" .. dir .. "/cfgs'")
-    local fh = assert(io.open(dir .. "/cfgs/mine.lua", "w"))
-    fh:write('register{ name = "next_to_config", fn = function(traj) return 2 end }\n')
-    fh:close()
-    local cfg_path = dir .. "/cfgs/exp.yaml"
-    fh = assert(io.open(cfg_path, "w"))
-    fh:write(BASE .. "features: {custom: [mine.lua], ic: false, nop: false}\n")
-    fh:close()
+    SH.write_file(dir .. "/cfgs/mine.lua", 'register{ name = "next_to_config", fn = function(traj) return 2 end }\n')
+    local cfg_path = SH.write_file(dir .. "/cfgs/exp.yaml", BASE .. "features: {custom: [mine.lua], ic: false, nop: false}\n")
     local cfg = require("spinlock.config").load(cfg_path, nil, { warn = false })
     local fx = features.new(cfg, { M = M_, T = T, G = G, parameters = {}, modules = make_fakes() })
     assert.equal("next_to_config", fx:schema().summary.names[492])
     assert.same({ dir .. "/cfgs/mine.lua" }, fx.custom_files)
     -- not found: the message says where it looked
-    fh = assert(io.open(cfg_path, "w"))
-    fh:write(BASE .. "features: {custom: [missing.lua], ic: false, nop: false}\n")
-    fh:close()
+    SH.write_file(cfg_path, BASE .. "features: {custom: [missing.lua], ic: false, nop: false}\n")
     cfg = require("spinlock.config").load(cfg_path, nil, { warn = false })
     local ok, e = pcall(features.new, cfg, { M = M_, T = T, G = G, parameters = {}, modules = make_fakes() })
     assert.is_false(ok)
     assert.truthy(msg(e):find("custom features file 'missing.lua' not found; looked for " .. dir ..
       "/cfgs/missing.lua (relative to the config file) and missing.lua (relative to the working directory)", 1, true), msg(e))
-    os.execute("rm -rf '" .. dir .. "'")
   end)
 end)

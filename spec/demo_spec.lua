@@ -6,11 +6,11 @@ local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 package.path = here .. "support/?.lua;" .. package.path
 local SH = require "helpers"
 local run = SH.shell   -- shell command → output, exit code
+teardown(SH.remove_tmpdirs)
 
 describe("spinlock demo", function()
   it("generates a dataset, trains the tokenizer and prints one token per level per operator", function()
-    local dir = os.tmpname()
-    os.remove(dir)
+    local dir = SH.tmpfile()                         -- not there yet: demo makes it
     local out, code = run(("SPINLOCK_PROGRESS=0 '%s' demo --num-operators 12 --output '%s'"):format(paths.exe, dir))
     assert.are.equal(0, code, out)
     assert.truthy(out:find("wrote " .. dir .. "/dataset.h5: 12 operators", 1, true), out)
@@ -28,7 +28,6 @@ describe("spinlock demo", function()
     local fh = io.open(dir .. "/tokenizer/best_model.safetensors", "rb")
     assert.is_truthy(fh, "checkpoint written")
     fh:close()
-    os.execute("rm -rf '" .. dir .. "'")
   end)
 
   it("rejects a too-small operator count as a user error", function()
@@ -39,11 +38,9 @@ describe("spinlock demo", function()
   end)
 
   it("checks --vqvae-config and --output before generating anything", function()
-    local dir = os.tmpname()
-    os.remove(dir)
+    local dir = SH.tmpdir()
     os.execute("mkdir -p '" .. dir .. "/adir'")
-    local notes = dir .. "/notes.txt"
-    local fh = assert(io.open(notes, "w")); fh:write("some notes\n"); fh:close()
+    local notes = SH.write_file(dir .. "/notes.txt", "some notes\n")
     local cases = {
       { "--vqvae-config '" .. notes .. "' --output '" .. dir .. "/d1'",
         notes .. ": expected a YAML mapping of settings (key: value) at the top level, found text 'some notes'" },
@@ -59,6 +56,5 @@ describe("spinlock demo", function()
       assert.falsy(out:find("1/3 generate", 1, true), out)
     end
     assert.is_nil(io.open(dir .. "/d1/dataset.h5"), "nothing generated")
-    os.execute("rm -rf '" .. dir .. "'")
   end)
 end)

@@ -4,21 +4,18 @@ local sl = require "spinlock"
 local ds = require "spinlock.features.dataset"
 local custom = require "spinlock.features.custom"
 local make_fakes = dofile("spec/support/fake_feature_catalogs.lua")
+local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+package.path = here .. "support/?.lua;" .. package.path
+local SH = require "helpers"
 
 local N, M_, T, C, G = 3, 2, 4, 3, 8
-local tmp = {}
-local function tmpname(ext)
-  local p = os.tmpname() .. (ext or ".h5")
-  tmp[#tmp + 1] = p
-  return p
-end
-teardown(function() for _, p in ipairs(tmp) do os.remove(p) end end)
+teardown(SH.remove_tmpdirs)
 
 local function msg(e) return type(e) == "table" and tostring(e.msg or e) or tostring(e) end
 
 -- a small dataset file as the generator writes it (trajectories stored, old features present)
 local function make_file(with_traj)
-  local p = tmpname()
+  local p = SH.tmpfile(".h5")
   local f = sl.h5.open(p, "w")
   if with_traj ~= false then
     f:create_dataset("outputs/trajectories", { shape = { N, M_, T, C, G, G }, dtype = "float16", chunks = { 1, M_, T, C, G, G } })
@@ -66,10 +63,8 @@ describe("extract-features", function()
 
   it("extracts only the families asked for, with custom formulas appended", function()
     local p = make_file()
-    local lua = tmpname(".lua")
-    local fh = assert(io.open(lua, "w"))
-    fh:write('register{ name = "peak_abs", fn = function(traj) return traj:abs():amax() end }\n')
-    fh:close()
+    local lua = SH.write_file(SH.tmpfile(".lua"),
+      'register{ name = "peak_abs", fn = function(traj) return traj:abs():amax() end }\n')
     ds.extract_file(p, { modules = make_fakes(), progress = false, families = "sdf", features = { lua } })
     local f = sl.h5.open(p, "r")
     assert.is_false(f:exists("features/temporal"))
@@ -115,9 +110,7 @@ features: {td: false}
     assert.matches("has no stored trajectories", msg(e))
     assert.matches("store_trajectories: true", msg(e))
     -- the same through the command line: a user error, exit code 1, no traceback
-    local out = tmpname(".txt")
-    local rc = os.execute(string.format("./build/spinlock extract-features --dataset %s > %s 2>&1", p, out))
-    local text = assert(io.open(out)):read("*a")
+    local text, rc = SH.shell(string.format("./build/spinlock extract-features --dataset %s", p))
     assert.is_true(rc ~= 0 and rc ~= true)
     assert.matches("spinlock extract%-features: error: .*store_trajectories: true", text)
     assert.is_nil(text:find("traceback"))
@@ -126,9 +119,7 @@ features: {td: false}
   local real = pcall(require, "spinlock.features.frame") and pcall(require, "spinlock.features.trajectory")
   ;(real and it or pending)("runs end to end through the command line with the real catalogs", function()
     local p = make_file()
-    local out = tmpname(".txt")
-    local rc = os.execute(string.format("SPINLOCK_PROGRESS=0 ./build/spinlock extract-features --dataset %s > %s 2>&1", p, out))
-    local text = assert(io.open(out)):read("*a")
+    local text, rc = SH.shell(string.format("SPINLOCK_PROGRESS=0 ./build/spinlock extract-features --dataset %s", p))
     assert.is_true(rc == 0 or rc == true, text)
     assert.matches("features/summary +%[3, %d+%]", text)
     assert.matches("3 operators updated", text)
@@ -151,10 +142,8 @@ features: {td: false}
 
   it("reports a failing custom formula with its name and the operator, and leaves the file closed", function()
     local p = make_file()
-    local lua = tmpname(".lua")
-    local fh = assert(io.open(lua, "w"))
-    fh:write('register{ name = "fails_on_2", fn = function(traj) if traj:mean() ~= traj:mean() or true then error("bad value") end end }\n')
-    fh:close()
+    local lua = SH.write_file(SH.tmpfile(".lua"),
+      'register{ name = "fails_on_2", fn = function(traj) if traj:mean() ~= traj:mean() or true then error("bad value") end end }\n')
     local ok, e = pcall(ds.extract_file, p, { modules = make_fakes(), progress = false, features = { lua } })
     assert.is_false(ok)
     -- without metadata/operator_index the operator number is first_operator + row − 1
@@ -172,8 +161,6 @@ end)
 local have_real = pcall(require, "spinlock.operator") and pcall(require, "spinlock.features.frame")
   and pcall(require, "spinlock.features.trajectory")
 ;(have_real and describe or pending)("extract-features on a generated dataset", function()
-  local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
-  package.path = here .. "support/?.lua;" .. package.path
   local H = require "gen_helpers"
   H.A = assert
   local generate = require "spinlock.generate"
@@ -182,12 +169,7 @@ local have_real = pcall(require, "spinlock.operator") and pcall(require, "spinlo
   local MY = 'register{ name = "peak_abs", fn = function(traj) return traj:abs():amax() end }\n'
   local BAD = 'local n = 0\nregister{ name = "boom", fn = function(traj) n = n + 1; if n == 3 then error("kaboom") end; return traj:mean() end }\n'
 
-  local function write(path, text)
-    local fh = assert(io.open(path, "w"))
-    fh:write(text)
-    fh:close()
-    return path
-  end
+  local write = SH.write_file
   local function copy(name)
     local p = dir .. "/" .. name
     assert(os.execute(("cp '%s' '%s'"):format(orig, p)) == 0)

@@ -5,6 +5,9 @@
 local sl = require "spinlock"
 local ds = require "spinlock.features.dataset"
 local make_fakes = dofile("spec/support/fake_feature_catalogs.lua")
+local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+package.path = here .. "support/?.lua;" .. package.path
+local SH = require "helpers"
 
 -- the guide's snippet, verbatim except the file path (getting-started.md, section 3)
 local GUIDE = [==[
@@ -72,21 +75,17 @@ print(f"  Decaying operators (variance decreases): {(variance_growth < -0.5).sum
 ]==]
 
 local N, M_, T, C, G = 12, 2, 60, 3, 8
-local files = {}
-teardown(function() for _, p in ipairs(files) do os.remove(p) end end)
+teardown(SH.remove_tmpdirs)
 
+-- shell command → whether it succeeded, its output (stdout and stderr)
 local function run(cmd)
-  local p = os.tmpname()
-  files[#files + 1] = p
-  local rc = os.execute(cmd .. " > " .. p .. " 2>&1")
-  local text = assert(io.open(p)):read("*a")
-  return rc == 0 or rc == true, text
+  local text, code = SH.shell(cmd)
+  return code == 0, text
 end
 
 -- operators whose fields grow, stay or decay at different rates, noise scale varies with n
 local function make_dataset()
-  local path = os.tmpname() .. ".h5"
-  files[#files + 1] = path
+  local path = SH.tmpfile(".h5")
   local g = sl.Generator(77)
   local traj = g:normal({ N, M_, T, C, G, G })
   local rate = {}
@@ -122,11 +121,7 @@ describe("guide section 3 examples", function()
   local has_h5py = os.execute("/usr/bin/python3 -c 'import h5py, numpy' > /dev/null 2>&1")
   local check = (has_h5py == 0 or has_h5py == true) and it or pending
   check("print exactly what the guide's Python prints (h5py compatibility)", function()
-    local py = os.tmpname() .. ".py"
-    files[#files + 1] = py
-    local fh = assert(io.open(py, "w"))
-    fh:write((GUIDE:gsub("@PATH@", path)))
-    fh:close()
+    local py = SH.write_file(SH.tmpfile(".py"), (GUIDE:gsub("@PATH@", path)))
     local ok, want = run("/usr/bin/python3 " .. py)
     assert.is_true(ok, want)
     local got = {}

@@ -275,7 +275,7 @@ end })
     end)
 
     it("rejects several grid sizes, bad shards and an unavailable CUDA device", function()
-      local multi = H.write_config(dir, { name = "multi.yaml" }):gsub("", "")
+      local multi = H.write_config(dir, { name = "multi.yaml" })
       local text = io.open(multi):read("*a"):gsub("choices: %[16%]", "choices: [16, 32]")
       local fh = io.open(multi, "w"); fh:write(text); fh:close()
       local msg = H.err_of(generate.plan, H.load(multi))

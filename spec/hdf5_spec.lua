@@ -7,20 +7,8 @@ local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 package.path = here .. "support/?.lua;" .. package.path
 local SH = require "helpers"
 
-local tmpfiles = {}
-local function tmp(suffix)
-  local base = os.tmpname()     -- creates base; ours is base .. suffix
-  local p = base .. (suffix or ".h5")
-  tmpfiles[#tmpfiles + 1] = base
-  tmpfiles[#tmpfiles + 1] = p
-  return p
-end
-
-local function err_of(fn, ...)
-  local ok, err = pcall(fn, ...)
-  assert.is_false(ok, "expected an error")
-  return tostring(err)
-end
+local function tmp(suffix) return SH.tmpfile(suffix or ".h5") end
+local err_of = SH.error_of   -- fn, args → its error message (asserts it raised one)
 
 local run = SH.shell   -- shell command → output, exit code
 
@@ -29,9 +17,7 @@ local function have_h5py()
   return code == 0
 end
 
-teardown(function()
-  for _, p in ipairs(tmpfiles) do os.remove(p) end
-end)
+teardown(SH.remove_tmpdirs)
 
 describe("h5 files", function()
   it("creates with w, reopens with r, r+ and a; close is idempotent", function()

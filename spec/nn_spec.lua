@@ -27,11 +27,7 @@ local function max_abs_diff(a, b)
   return (a:double() - b:double()):abs():max()
 end
 
-local function error_of(fn)
-  local ok, err = pcall(fn)
-  assert.is_false(ok, "expected an error")
-  return tostring(err)
-end
+local error_of = SH.error_of   -- fn → its error message (asserts it raised one)
 
 -- Finite-difference check of backward(x, r) for L(x, θ) = Σ forward(x)·r, in float64, over every
 -- input element (x may be a strided view) and every entry of the flat parameter buffer.

@@ -5,14 +5,13 @@
 local sl = require "spinlock"
 local nn = require "spinlock.nn"
 local optim = require "spinlock.optim"
+local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+package.path = here .. "support/?.lua;" .. package.path
+local SH = require "helpers"
 
 local function close(a, b, tol) return math.abs(a - b) <= (tol or 1e-12) * math.max(1, math.abs(b)) end
 
-local function error_of(fn)
-  local ok, err = pcall(fn)
-  assert.is_false(ok, "expected an error")
-  return tostring(err)
-end
+local error_of = SH.error_of   -- fn → its error message (asserts it raised one)
 
 -- Two Adam steps on p0 = [1, -2] with gradients [0.5, -1] then [0.1, 0.3], lr 0.1, betas
 -- (0.9, 0.999), eps 1e-8; returns the parameters after each step.

@@ -8,6 +8,16 @@ local quiet = { warn = false }
 
 local function P(t) return t end
 
+-- how often map_value gives each value on n evenly spaced midpoints u = (i + 0.5) / n
+local function midpoint_counts(p, n, mapping)
+  local count = {}
+  for i = 0, n - 1 do
+    local v = params.map_value(p, (i + 0.5) / n, mapping)
+    count[v] = (count[v] or 0) + 1
+  end
+  return count
+end
+
 describe("params.map_value", function()
   it("maps weighted choices with the reference's right-side search (spec §2.2 test cases)", function()
     local p = P { type = "choice", choices = { "a", "b", "c" }, weights = { 0.3, 0.5, 0.2 } }
@@ -49,13 +59,7 @@ describe("params.map_value", function()
 
   it("maps integers with equal mass by default", function()
     local p = P { type = "integer", lo = 2, hi = 5 }
-    local count = {}
-    local n = 4000
-    for i = 0, n - 1 do
-      local v = params.map_value(p, (i + 0.5) / n)
-      count[v] = (count[v] or 0) + 1
-    end
-    assert.same({ [2] = 1000, [3] = 1000, [4] = 1000, [5] = 1000 }, count)
+    assert.same({ [2] = 1000, [3] = 1000, [4] = 1000, [5] = 1000 }, midpoint_counts(p, 4000))
     assert.equal(2, params.map_value(p, 0))
     assert.equal(5, params.map_value(p, 0.9999999))
     assert.equal(5, params.map_value(p, 1.0)) -- clamped
@@ -63,14 +67,8 @@ describe("params.map_value", function()
 
   it("maps integers like the reference behind integer_mapping = reference_round", function()
     local p = P { type = "integer", lo = 2, hi = 5 }
-    local count = {}
-    local n = 6000
-    for i = 0, n - 1 do
-      local v = params.map_value(p, (i + 0.5) / n, "reference_round")
-      count[v] = (count[v] or 0) + 1
-    end
     -- endpoints get half the mass: 1/6, 1/3, 1/3, 1/6
-    assert.same({ [2] = 1000, [3] = 2000, [4] = 2000, [5] = 1000 }, count)
+    assert.same({ [2] = 1000, [3] = 2000, [4] = 2000, [5] = 1000 }, midpoint_counts(p, 6000, "reference_round"))
     -- round half to even: 2 + 0.5 = 2.5 -> 2, 3.5 -> 4
     assert.equal(2, params.map_value(p, 0.5 / 3, "reference_round"))
     assert.equal(4, params.map_value(p, 1.5 / 3, "reference_round"))

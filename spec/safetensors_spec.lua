@@ -7,15 +7,8 @@ local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 package.path = here .. "support/?.lua;" .. package.path
 local SH = require "helpers"
 
-local tmpfiles = {}
-local function tmp(suffix)
-  local base = os.tmpname()
-  local p = base .. (suffix or ".safetensors")
-  tmpfiles[#tmpfiles + 1] = base
-  tmpfiles[#tmpfiles + 1] = p
-  return p
-end
-teardown(function() for _, p in ipairs(tmpfiles) do os.remove(p) end end)
+local function tmp(suffix) return SH.tmpfile(suffix or ".safetensors") end
+teardown(SH.remove_tmpdirs)
 
 local run = SH.shell   -- shell command → output, exit code
 
@@ -91,7 +84,6 @@ for k in sorted(k for k in h if k != '__metadata__'):
 print(';'.join(out))
 ]=]
     local f = assert(io.open(p .. ".py", "w")); f:write(py); f:close()
-    tmpfiles[#tmpfiles + 1] = p .. ".py"
     local out, c2 = run("/usr/bin/python3 " .. p .. ".py " .. p)
     assert.are.equal(0, c2, out)
     assert.are.equal("a=1.0,2.0,3.0,4.0,5.0,6.0;b=10.0,-20.0;c=0.1", (out:gsub("%s+$", "")))

@@ -79,9 +79,7 @@ describe("train-vqvae loop", function()
   end)
 
   it("is deterministic: the same seed gives the same history and tokens", function()
-    local cfg = {}
-    for k, v in pairs(CFG) do cfg[k] = v end
-    cfg.epochs = 3
+    local cfg = SH.copy(CFG, { epochs = 3 })
     local r1 = train.run { X = X, names = names, categories = cats, config = cfg, quiet = true }
     local r2 = train.run { X = X, names = names, categories = cats, config = cfg, quiet = true }
     assert.are.equal(r1.history[3].train_total, r2.history[3].train_total)
@@ -91,9 +89,7 @@ describe("train-vqvae loop", function()
   end)
 
   it("resumes from last.* and continues the same run", function()
-    local cfg = {}
-    for k, v in pairs(CFG) do cfg[k] = v end
-    cfg.epochs = 4
+    local cfg = SH.copy(CFG, { epochs = 4 })
     local full = train.run { X = X, names = names, categories = cats, config = cfg, quiet = true }
     local d = tmpdir()
     local part = train.run { X = X, names = names, categories = cats, config = cfg, output = d, quiet = true, max_epochs = 2 }
@@ -108,10 +104,8 @@ describe("train-vqvae loop", function()
   end)
 
   it("interrupt + resume gives bit-identical checkpoints to an uninterrupted run (dead-code resets on both sides)", function()
-    local cfg = {}
-    for k, v in pairs(CFG) do cfg[k] = v end
     -- dropout on (its mask streams must resume), quick dead-code resets, patience ticking
-    cfg.epochs, cfg.dropout, cfg.dead_code_after, cfg.early_stopping_patience = 8, 0.1, 2, 50
+    local cfg = SH.copy(CFG, { epochs = 8, dropout = 0.1, dead_code_after = 2, early_stopping_patience = 50 })
     local d1, d2 = tmpdir(), tmpdir()
     local full = train.run { X = X, names = names, categories = cats, config = cfg, output = d1, quiet = true }
     local part = train.run { X = X, names = names, categories = cats, config = cfg, output = d2, quiet = true,
@@ -148,9 +142,7 @@ describe("train-vqvae loop", function()
 
   it("says why it stopped: all epochs run vs early stop", function()
     -- a huge min_delta: only epoch 1 counts as an improvement
-    local cfg = {}
-    for k, v in pairs(CFG) do cfg[k] = v end
-    cfg.epochs, cfg.early_stopping_patience, cfg.early_stopping_min_delta = 4, 3, 1e9
+    local cfg = SH.copy(CFG, { epochs = 4, early_stopping_patience = 3, early_stopping_min_delta = 1e9 })
     local lines = {}
     local function logf(s) lines[#lines + 1] = s end
     -- patience runs out exactly at the last configured epoch: that is not an early stop
@@ -176,9 +168,7 @@ describe("train-vqvae loop", function()
     if not sl.signals_install then pending("no signal support in this build"); return end
     local ffi = require "ffi"
     pcall(ffi.cdef, "int getpid(void); int kill(int pid, int sig);")
-    local cfg = {}
-    for k, v in pairs(CFG) do cfg[k] = v end
-    cfg.epochs = 6
+    local cfg = SH.copy(CFG, { epochs = 6 })
     local d = tmpdir()
     local r = train.run { X = X, names = names, categories = cats, config = cfg, output = d, quiet = true,
       on_epoch = function(rec) if rec.epoch == 2 then ffi.C.kill(ffi.C.getpid(), 2) end end }
@@ -193,9 +183,7 @@ describe("train-vqvae loop", function()
   end)
 
   it("max_features_per_category splits big categories in column order", function()
-    local cfg = {}
-    for k, v in pairs(CFG) do cfg[k] = v end
-    cfg.epochs, cfg.max_features_per_category = 1, 4
+    local cfg = SH.copy(CFG, { epochs = 1, max_features_per_category = 4 })
     local r = train.run { X = X, names = names, categories = cats, config = cfg, quiet = true }
     assert.are.equal(6, #r.model.categories)
     assert.are.equal("synth_c1_1", r.model.categories[1].name)
@@ -244,11 +232,31 @@ describe("tokenize and evaluate-vqvae on a dataset file", function()
   local d = tmpdir()
   local ds = d .. "/tiny.h5"
   write_dataset(ds, 200)
-  local cfg = {}
-  for k, v in pairs(CFG) do cfg[k] = v end
-  cfg.epochs, cfg.clean_features, cfg.feature_families = 8, true, { "architecture", "summary" }
-  cfg.min_categories, cfg.max_clusters = 2, 4
+  local cfg = SH.copy(CFG, { epochs = 8, clean_features = true, feature_families = { "architecture", "summary" },
+                            min_categories = 2, max_clusters = 4 })
   local res = train.run { datasets = { ds }, config = cfg, output = d .. "/ckpt", quiet = true }
+  local exe = require("spinlock.paths").exe
+  local sh = SH.shell
+  -- A small training config at path (feature families architecture and summary).
+  local function small_cfg(path)
+    local f = assert(io.open(path, "w"))
+    f:write("model: {latent_dim: 4, category_codebook_sizes: [2, 4, 8], token_codebook_sizes: [4, 8, 16],\n",
+            "        group_hidden_dim: 16, group_embedding_dim: 8, decoder_hidden_dim: 32}\n",
+            "training: {epochs: 3, batch_size: 64}\n",
+            "data: {feature_families: [architecture, summary], min_categories: 2, max_clusters: 4}\n")
+    f:close()
+    return path
+  end
+  -- Each case {command, message}: exit 1, the message in the output, no traceback.
+  local function expect_user_errors(cases)
+    for _, c in ipairs(cases) do
+      local o, code = sh(c[1])
+      assert.are.equal(1, code, c[1] .. "\n" .. o)
+      assert.truthy(o:find(c[2], 1, true), c[2] .. " not in: " .. o)
+      assert.is_nil(o:lower():find("traceback", 1, true), o)
+      assert.is_nil(o:find("unexpected error", 1, true), o)
+    end
+  end
 
   it("trains from the file with cleaning and discovered categories", function()
     assert.are.equal(8, res.epochs_run)
@@ -279,59 +287,31 @@ describe("tokenize and evaluate-vqvae on a dataset file", function()
   end)
 
   it("the commands run end to end through the binary", function()
-    local exe = require("spinlock.paths").exe
-    local cfgfile = d .. "/cfg.yaml"
-    local f = assert(io.open(cfgfile, "w"))
-    f:write("model: {latent_dim: 4, category_codebook_sizes: [2, 4, 8], token_codebook_sizes: [4, 8, 16],\n",
-            "        group_hidden_dim: 16, group_embedding_dim: 8, decoder_hidden_dim: 32}\n",
-            "training: {epochs: 3, batch_size: 64}\n",
-            "data: {feature_families: [architecture, summary], min_categories: 2, max_clusters: 4}\n")
-    f:close()
-    local function run(cmd)
-      local p = io.popen(cmd .. " 2>&1; echo \"EXIT=$?\"")
-      local o = p:read("*a"); p:close()
-      return o, tonumber(o:match("EXIT=(%d+)%s*$"))
-    end
-    local o, code = run(string.format("%s train-vqvae --dataset %s --config %s --output %s/cli/ --quiet", exe, ds, cfgfile, d))
+    local cfgfile = small_cfg(d .. "/cfg.yaml")
+    local o, code = sh(string.format("%s train-vqvae --dataset %s --config %s --output %s/cli/ --quiet", exe, ds, cfgfile, d))
     assert.are.equal(0, code, o)
-    assert.are.equal("EXIT=0\n", o)                 -- -q: nothing but errors
-    o, code = run(string.format("%s train-vqvae --dataset %s --config %s --output %s/cli2/", exe, ds, cfgfile, d))
+    assert.are.equal("", o)                         -- -q: nothing but errors
+    o, code = sh(string.format("%s train-vqvae --dataset %s --config %s --output %s/cli2/", exe, ds, cfgfile, d))
     assert.are.equal(0, code, o)
     assert.matches("validation R² by level", o)
     assert.truthy(o:find("checkpoints: " .. d .. "/cli2/best_model", 1, true), o)   -- no double slash
     assert.matches("feature categories %(%d+%):", o)
     -- the guide's Workflow 1 form: best_model.pt is an alias, and without --dataset the
     -- checkpoint's recorded training data is scored (its validation rows)
-    o, code = run(string.format("%s evaluate-vqvae --checkpoint %s/cli/best_model.pt", exe, d))
+    o, code = sh(string.format("%s evaluate-vqvae --checkpoint %s/cli/best_model.pt", exe, d))
     assert.are.equal(0, code, o)
     assert.truthy(o:find("data " .. ds .. "; rows: validation", 1, true), o)
     assert.matches("ic_type", o)
     assert.is_true(exists(d .. "/cli/evaluation/evaluation.json"))
-    o, code = run(string.format("%s tokenize --checkpoint %s/cli --dataset %s --output %s/t.h5", exe, d, ds, d))
+    o, code = sh(string.format("%s tokenize --checkpoint %s/cli --dataset %s --output %s/t.h5", exe, d, ds, d))
     assert.are.equal(0, code, o)
     assert.matches("tokenized 200 operators", o)
-    o, code = run(string.format("%s train-vqvae --config %s", exe, cfgfile))
+    o, code = sh(string.format("%s train-vqvae --config %s", exe, cfgfile))
     assert.are.equal(1, code, o)
     assert.matches("give the features to train on", o)
   end)
 
-  local function sh(cmd)
-    local p = io.popen(cmd .. " 2>&1; echo \"EXIT=$?\"")
-    local o = p:read("*a"); p:close()
-    return o, tonumber(o:match("EXIT=(%d+)%s*$"))
-  end
-  local function small_cfg(path, extra)
-    local f = assert(io.open(path, "w"))
-    f:write("model: {latent_dim: 4, category_codebook_sizes: [2, 4, 8], token_codebook_sizes: [4, 8, 16],\n",
-            "        group_hidden_dim: 16, group_embedding_dim: 8, decoder_hidden_dim: 32}\n",
-            "training: {epochs: 3, batch_size: 64}\n",
-            "data: {feature_families: [architecture, summary], min_categories: 2, max_clusters: 4", extra or "", "}\n")
-    f:close()
-    return path
-  end
-
   it("--resume defaults to the checkpoint's datasets and folder; another folder with checkpoints needs --force", function()
-    local exe = require("spinlock.paths").exe
     local w = tmpdir()
     local cfgfile = small_cfg(w .. "/cfg.yaml")
     local o, code = sh(string.format("cd %s && %s train-vqvae --dataset %s --config %s --output run1 -q", w, exe, ds, cfgfile))
@@ -358,7 +338,6 @@ describe("tokenize and evaluate-vqvae on a dataset file", function()
   end)
 
   it("bad inputs are user errors through the binary (exit 1, no traceback), naming the file or key", function()
-    local exe = require("spinlock.paths").exe
     local w = tmpdir()
     local cfgfile = small_cfg(w .. "/cfg.yaml")
     local noth5 = w .. "/notes.h5"
@@ -392,17 +371,10 @@ describe("tokenize and evaluate-vqvae on a dataset file", function()
       cases[#cases + 1] = { string.format("%s train-vqvae --dataset %s --config %s --output %s/o3 -q", exe, ds, p, w),
                             p .. ": " .. b[2] }
     end
-    for _, c in ipairs(cases) do
-      local o, code = sh(c[1])
-      assert.are.equal(1, code, c[1] .. "\n" .. o)
-      assert.truthy(o:find(c[2], 1, true), c[2] .. " not in: " .. o)
-      assert.is_nil(o:lower():find("traceback", 1, true), o)
-      assert.is_nil(o:find("unexpected error", 1, true), o)
-    end
+    expect_user_errors(cases)
   end)
 
   it("wrong kinds of paths and config shapes are user errors naming the file and what was expected", function()
-    local exe = require("spinlock.paths").exe
     local w = tmpdir()
     local cfgfile = small_cfg(w .. "/cfg.yaml")
     local notes = w .. "/notes.txt"
@@ -435,13 +407,7 @@ describe("tokenize and evaluate-vqvae on a dataset file", function()
       { string.format("%s evaluate-vqvae --checkpoint %s/ckpt --output %s", exe, d, notes),
         "--output: " .. notes .. " is a file, expected a folder" },
     }
-    for _, c in ipairs(cases) do
-      local o, code = sh(c[1])
-      assert.are.equal(1, code, c[1] .. "\n" .. o)
-      assert.truthy(o:find(c[2], 1, true), c[2] .. " not in: " .. o)
-      assert.is_nil(o:lower():find("traceback", 1, true), o)
-      assert.is_nil(o:find("unexpected error", 1, true), o)
-    end
+    expect_user_errors(cases)
     -- --epochs 0 blames the command line, not the config file
     local o = sh(cases[4][1])
     assert.is_nil(o:find(cfgfile, 1, true), o)
@@ -456,7 +422,7 @@ describe("tokenize and evaluate-vqvae on a dataset file", function()
     local w = tmpdir()
     local empty = w .. "/empty.yaml"
     local f = assert(io.open(empty, "w")); f:write("# nothing here\n"); f:close()
-    local o = sh(string.format("%s -e %s", require("spinlock.paths").exe,
+    local o = sh(string.format("%s -e %s", exe,
       "'local c = require(\"spinlock.vqvae.train\").resolve_config(\"" .. empty .. "\"); print(\"epochs=\" .. c.epochs)'"))
     assert.truthy(o:find("warning: " .. empty .. " has no settings; using defaults", 1, true), o)
     assert.truthy(o:find("epochs=" .. train.DEFAULTS.epochs, 1, true), o)
@@ -470,9 +436,8 @@ describe("tokenize and evaluate-vqvae on a dataset file", function()
     hf:create_dataset("features/summary", { shape = { 60, 6 } })
     hf:write("features/summary", sl.Generator(4):normal({ 60, 6 }, 0, 1))
     hf:close()
-    local c2 = {}
-    for k, v in pairs(cfg) do c2[k] = v end
-    c2.epochs, c2.feature_families = 1, nil                        -- the default four families
+    local c2 = SH.copy(cfg, { epochs = 1 })
+    c2.feature_families = nil                                      -- the default four families
     local ok, err = pcall(train.run, { datasets = { only }, config = c2, quiet = true })
     assert.is_false(ok)
     err = tostring(type(err) == "table" and err.msg or err)
@@ -491,9 +456,7 @@ describe("tokenize and evaluate-vqvae on a dataset file", function()
 
   it("prints the category map and writes categories.json, which fixes the categories of a later run", function()
     local lines = {}
-    local c2 = {}
-    for k, v in pairs(cfg) do c2[k] = v end
-    c2.epochs = 1
+    local c2 = SH.copy(cfg, { epochs = 1 })
     local w = tmpdir()
     local r = train.run { datasets = { ds }, config = c2, output = w .. "/a", log = function(s) lines[#lines + 1] = s end,
                           progress = false }
@@ -528,9 +491,7 @@ describe("tokenize and evaluate-vqvae on a dataset file", function()
     for j = 1, 8 do names[j] = names0[j] end
     names[9] = "dup_of_1"
     local cats = { { name = "one", columns = { 1, 2, 3, 4 } }, { name = "two", columns = { 5, 6, 7, 8, 9 } } }
-    local c2 = {}
-    for k, v in pairs(CFG) do c2[k] = v end
-    c2.epochs, c2.clean_features = 1, true
+    local c2 = SH.copy(CFG, { epochs = 1, clean_features = true })
     local r = train.run { X = X, names = names, categories = cats, config = c2, quiet = true }
     assert.are.equal(2, #r.model.categories)
     assert.are.equal(4, r.model.categories[1].size)
@@ -541,7 +502,6 @@ describe("tokenize and evaluate-vqvae on a dataset file", function()
   end)
 
   it("evaluate scores purity on all rows by default, with occupancy and chance level", function()
-    local exe = require("spinlock.paths").exe
     local o, code = sh(string.format("%s evaluate-vqvae --checkpoint %s/ckpt", exe, d))
     assert.are.equal(0, code, o)
     assert.truthy(o:find("rows: validation", 1, true), o)
@@ -564,9 +524,7 @@ describe("tokenize and evaluate-vqvae on a dataset file", function()
   it("--datasets: matching schemas train on the concatenation, differing ones are a clear error", function()
     local ds2 = d .. "/second.h5"
     write_dataset(ds2, 100)
-    local c2 = {}
-    for k, v in pairs(cfg) do c2[k] = v end
-    c2.epochs = 1
+    local c2 = SH.copy(cfg, { epochs = 1 })
     local r2 = train.run { datasets = { ds, ds2 }, config = c2, quiet = true }
     assert.are.equal(300, r2.data.N)
     assert.are.same({ ds, ds2 }, r2.model.transform.datasets)
@@ -586,11 +544,8 @@ describe("tokenize and evaluate-vqvae on a dataset file", function()
     assert.truthy(err:find("feature schemas of " .. ds .. " and " .. bad .. " differ", 1, true), err)
     assert.truthy(err:find("features/summary gives 10 columns in " .. ds .. " but 12 in " .. bad, 1, true), err)
     -- through the binary: a user error (exit 1, no traceback) naming both files
-    local exe = require("spinlock.paths").exe
-    local p = io.popen(string.format("%s train-vqvae --datasets %s %s --output %s/bad --quiet 2>&1; echo \"EXIT=$?\"",
-      exe, ds, bad, d))
-    local o = p:read("*a"); p:close()
-    assert.matches("EXIT=1", o)
+    local o, code = sh(string.format("%s train-vqvae --datasets %s %s --output %s/bad --quiet", exe, ds, bad, d))
+    assert.are.equal(1, code, o)
     assert.truthy(o:find("features/summary gives 10 columns in " .. ds .. " but 12 in " .. bad, 1, true), o)
     assert.is_nil(o:find("traceback", 1, true), o)
   end)
@@ -643,11 +598,7 @@ describe("on a dataset made by spinlock generate (configs/tiny.yaml)", function(
   local exe = paths.exe
   local d = tmpdir()
   local ds = d .. "/tiny.h5"
-  local function run(cmd)
-    local p = io.popen(cmd .. " 2>&1; echo \"EXIT=$?\"")
-    local o = p:read("*a"); p:close()
-    return o, tonumber(o:match("EXIT=(%d+)%s*$"))
-  end
+  local run = SH.shell
   local gen_out, gen_code = run(string.format("%s generate --config %s/configs/tiny.yaml --output %s", exe, paths.home, ds))
 
   it("trains, evaluates and tokenizes; h5py reads the tokens", function()

@@ -86,12 +86,7 @@ local CFG = { epochs = 4, batch_size = 64, latent_dim = 4, category_codebook_siz
               decoder_hidden_dim = 32, dropout = 0.1, learning_rate = 3e-3, early_stopping_patience = 100,
               random_seed = 5 }
 
-local function config(over)
-  local c = {}
-  for k, v in pairs(CFG) do c[k] = v end
-  for k, v in pairs(over) do c[k] = v end
-  return c
-end
+local function config(over) return SH.copy(CFG, over) end
 
 -- Runs the numpy script on a checkpoint and raw rows; returns one decoded record per row.
 local function numpy_tokens(base, X, dir)

@@ -1,8 +1,11 @@
 -- spinlock.vqvae.plot: the built-in 5×7 font draws the glyph bits it stores, charts carry text
 -- (title, tick labels, legend) and negative bars hang below the zero line instead of being
 -- clipped to it.
-local sl = require "spinlock"
 local plot = require "spinlock.vqvae.plot"
+local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+package.path = here .. "support/?.lua;" .. package.path
+local SH = require "helpers"
+teardown(SH.remove_tmpdirs)
 
 local function dark(c) return c[1] + c[2] + c[3] < 150 end
 local function same(c, d) return c[1] == d[1] and c[2] == d[2] and c[3] == d[3] end
@@ -41,7 +44,7 @@ describe("vqvae.plot", function()
 
   it("bar charts put negative bars below the zero line, with ticks, title and legend", function()
     if not plot.available() then pending("no PNG module in this build"); return end
-    local path = os.tmpname() .. ".png"
+    local path = SH.tmpfile(".png")
     local ok, info = plot.bars(path, { { values = { 0.5, -0.4 }, label = "tokens" } },
       { ymax = 1, colour_by = "bar", legend = { "coarse", "fine" }, title = "R² BY LEVEL" })
     assert.is_true(ok)
@@ -67,12 +70,11 @@ describe("vqvae.plot", function()
     assert.is_true(ink(0, math.floor(box.y1) - 4, box.x0 - 6, math.floor(box.y1) + 4), "min tick label")
     assert.is_true(ink(0, math.floor(box.y0) - 4, box.x0 - 6, math.floor(box.y0) + 4), "max tick label")
     assert.is_true(ink(box.x0, math.floor(box.y1) + 4, box.x1, math.floor(box.y1) + 12), "group label")
-    os.remove(path)
   end)
 
   it("line charts label the axes and draw a legend entry per named series", function()
     if not plot.available() then pending("no PNG module in this build"); return end
-    local path = os.tmpname() .. ".png"
+    local path = SH.tmpfile(".png")
     local ok, info = plot.lines(path, { { values = { 4, 2, 1 }, label = "train loss" }, { values = { 3, 2, 2 }, label = "val_rec" } },
       { log = true, title = "TRAINING CURVES", xlabel = "epoch" })
     assert.is_true(ok)
@@ -86,6 +88,5 @@ describe("vqvae.plot", function()
       end
     end
     assert.is_true(found[1] and found[2])
-    os.remove(path)
   end)
 end)

@@ -6,15 +6,12 @@ local vqvae = require "spinlock.vqvae"
 local model_mod = require "spinlock.vqvae.model"
 local syn = require "spinlock.vqvae.synthetic"
 
-local tmpfiles = {}
-local function tmpbase()
-  local base = os.tmpname()
-  tmpfiles[#tmpfiles + 1] = base
-  tmpfiles[#tmpfiles + 1] = base .. ".json"
-  tmpfiles[#tmpfiles + 1] = base .. ".safetensors"
-  return base
-end
-teardown(function() for _, p in ipairs(tmpfiles) do os.remove(p) end end)
+local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+package.path = here .. "support/?.lua;" .. package.path
+local SH = require "helpers"
+teardown(SH.remove_tmpdirs)
+-- a checkpoint base name (base.json, base.safetensors) in a fresh temp folder
+local function tmpbase() return SH.tmpdir() .. "/model" end
 
 local SMALL = { latent_dim = 4, category_codebook_sizes = { 4, 8, 16 }, token_codebook_sizes = { 4, 8, 16 },
                 group_hidden_dim = 16, group_embedding_dim = 8, decoder_hidden_dim = 32, dropout = 0,
@@ -101,9 +98,7 @@ describe("vqvae model", function()
   it("tokens: int64 [N] per level in [0, K), the same for the same seed, different for another", function()
     local x = data(64)
     local function tokens(seed)
-      local cfg = {}
-      for k, v in pairs(SMALL) do cfg[k] = v end
-      cfg.seed = seed
+      local cfg = SH.copy(SMALL, { seed = seed })
       local m = vqvae.build(cfg, CATS)
       m:flat_parameters()
       for _ = 1, 2 do m:zero_grad(); m:forward_backward(x) end
@@ -155,8 +150,7 @@ describe("vqvae model", function()
     local m = vqvae.build(SMALL, CATS)
     assert.is_not_nil(m.block_decoder)
     assert.are.same({ { 4, 5 }, { 4, 3 }, { 4, 4 } }, m.block_decoder.groups)
-    local off = vqvae.build((function() local c = {}; for k, v in pairs(SMALL) do c[k] = v end
-      c.category_decoder = "none"; c.latent_norm = "none"; return c end)(), CATS)
+    local off = vqvae.build(SH.copy(SMALL, { category_decoder = "none", latent_norm = "none" }), CATS)
     assert.is_nil(off.block_decoder)
     assert.are.equal(2, #off.heads[1]._children)                     -- Linear, Dropout: no LayerNorm
     assert.has_error(function() vqvae.build({ category_decoder = "mlp" }, CATS) end,
@@ -164,9 +158,7 @@ describe("vqvae model", function()
   end)
 
   it("a format-1 checkpoint (before category_decoder) loads without a block decoder; newer formats are refused", function()
-    local cfg = {}
-    for k, v in pairs(SMALL) do cfg[k] = v end
-    cfg.category_decoder = "none"
+    local cfg = SH.copy(SMALL, { category_decoder = "none" })
     local m = vqvae.build(cfg, CATS)
     local x = data(40)
     m:flat_parameters()
@@ -196,11 +188,8 @@ describe("vqvae model", function()
 
   it("a .pt / .pth path is an alias of the base name (the guide's best_model.pt)", function()
     local m = vqvae.build(SMALL, CATS)
-    local dir = os.tmpname()
-    os.remove(dir)
-    assert(os.execute("mkdir -p '" .. dir .. "'"))
+    local dir = SH.tmpdir()
     local base = dir .. "/best_model"
-    for _, e in ipairs { ".json", ".safetensors", ".pt" } do tmpfiles[#tmpfiles + 1] = base .. e end
     m:save(base .. ".pt", { epoch = 1 })             -- save strips it too: best_model.{safetensors,json}
     assert.is_truthy(io.open(base .. ".safetensors", "rb"))
     assert.are.equal(base, vqvae.resolve(base .. ".pt"))
@@ -221,8 +210,6 @@ describe("vqvae model", function()
     ok, err = pcall(vqvae.load, base .. ".pt")
     assert.is_false(ok)
     assert.matches("not a spinlock checkpoint %(a PyTorch file%?%)", tostring(err))
-    for _, e in ipairs { ".json", ".safetensors", ".pt" } do os.remove(base .. e) end
-    os.remove(dir)
   end)
 
   it("stand-alone standardisation transform is applied to raw rows", function()

@@ -2,7 +2,6 @@
 -- (G=16, M=2, T=4, N=6) in a temp folder, the pipeline modules (the real spinlock.operator /
 -- spinlock.features when this build has them, else the FAKES in this folder), quiet runs, and a
 -- comparison of two dataset files row by row.
-local sl = require "spinlock"
 local h5 = require "spinlock.h5"
 
 local H = {}
@@ -51,11 +50,7 @@ function H.write_config(dir, o)
   o = o or {}
   local text = H.TINY:format(o.G or 16, o.N or 6, o.M or 2, o.T or 4, o.output or (dir .. "/out.h5"),
                              o.store == false and "false" or "true") .. (o.extra or "")
-  local path = dir .. "/" .. (o.name or "tiny.yaml")
-  local fh = assert(io.open(path, "w"))
-  fh:write(text)
-  fh:close()
-  return path
+  return SH.write_file(dir .. "/" .. (o.name or "tiny.yaml"), text)
 end
 
 function H.load(path, overrides)
@@ -143,20 +138,12 @@ function H.assert_same(a, b, skip)
 end
 
 --- shell command → output, exit code
-function H.run(cmd)
-  local p = io.popen(cmd .. " 2>&1; echo \"EXIT=$?\"")
-  local out = p:read("*a")
-  p:close()
-  local code = tonumber(out:match("EXIT=(%d+)%s*$"))
-  return (out:gsub("EXIT=%d+%s*$", "")), code
-end
+H.run = SH.shell
 
 --- The spinlock binary running this process (for subprocess specs).
 function H.binary()
   local ok, paths = pcall(require, "spinlock.paths")
   if ok and type(paths) == "table" and paths.exe then return paths.exe end
-  local fh = io.open("/proc/self/exe")
-  if fh then fh:close() end
   return H.here .. "../../build/spinlock"
 end
 

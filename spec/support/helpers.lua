@@ -1,7 +1,7 @@
 -- Shared helpers of the specs: the plumbing around the naive Lua references (conv, norm, linalg,
--- nn, reduce, sort) and the shell runner (hdf5, safetensors, demo) that those spec files used to
--- carry as identical private copies.  The references themselves stay in each spec, next to what
--- they check.
+-- nn, reduce, sort), the shell runner, temp folders and files, error capture and config copies
+-- that the spec files used to carry as private copies.  The references themselves stay in each
+-- spec, next to what they check.
 --
 -- Required the way gen_helpers.lua is:
 --   local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
@@ -60,6 +60,22 @@ function SH.assert_close(expected, got, tol, what)
     what, worst, at, expected[at], got[at]))
 end
 
+--- Calls fn(...), asserts that it raised an error and returns the error as a string.
+function SH.error_of(fn, ...)
+  local assert = require "luassert"
+  local ok, err = pcall(fn, ...)
+  assert.is_false(ok, "expected an error")
+  return tostring(err)
+end
+
+--- A shallow copy of table `t` with the entries of `over` (optional) set on top.
+function SH.copy(t, over)
+  local c = {}
+  for k, v in pairs(t) do c[k] = v end
+  for k, v in pairs(over or {}) do c[k] = v end
+  return c
+end
+
 --- Runs shell command `cmd` with stderr merged into stdout; returns the output and the exit code.
 function SH.shell(cmd)
   local p = io.popen(cmd .. " 2>&1; echo \"EXIT=$?\"")
@@ -78,9 +94,26 @@ function SH.tmpdir()
   return base
 end
 
+--- A fresh file name (not yet a file) ending in `suffix` (default none), in a temp folder shared
+--- by the calls until SH.remove_tmpdirs() removes it with the rest.
+local filedir, nfiles = nil, 0
+function SH.tmpfile(suffix)
+  filedir = filedir or SH.tmpdir()
+  nfiles = nfiles + 1
+  return filedir .. "/" .. nfiles .. (suffix or "")
+end
+
+--- Writes `text` to the file at `path` (replacing it) and returns `path`.
+function SH.write_file(path, text)
+  local f = assert(io.open(path, "w"))
+  f:write(text)
+  f:close()
+  return path
+end
+
 function SH.remove_tmpdirs()
   for _, d in ipairs(tmpdirs) do os.execute("rm -rf '" .. d .. "'") end
-  tmpdirs = {}
+  tmpdirs, filedir = {}, nil
 end
 
 return SH
