@@ -529,7 +529,8 @@ local function shape_str(s)
   return "[" .. table.concat(parts, ", ") .. "]"
 end
 
-local function file_size(path)
+--- Size of the file at path in bytes (0 when it cannot be opened).
+function M.file_size(path)
   local fh = io.open(path, "rb")
   if not fh then return 0 end
   local n = fh:seek("end")
@@ -537,7 +538,8 @@ local function file_size(path)
   return n
 end
 
-local function fmt_bytes(n)
+--- Human-readable byte count.
+function M.format_bytes(n)
   local units = { "B", "KB", "MB", "GB", "TB" }
   local i = 1
   while n >= 1000 and i < #units do n = n / 1000; i = i + 1 end
@@ -557,7 +559,7 @@ function M.describe(path, opts)
     local name, description = "?", ""
     local ok_cfg, cfg = pcall(M.stored_config, a)
     if ok_cfg then name, description = cfg.metadata.name, cfg.metadata.description or "" end
-    add("file        %s (%s)", path, fmt_bytes(file_size(path)))
+    add("file        %s (%s)", path, M.format_bytes(M.file_size(path)))
     add("dataset     %s%s", name, description ~= "" and (" — " .. description) or "")
     if a.complete == 1 then
       add("operators   %d/%d done, complete", done, N)

@@ -160,25 +160,14 @@ function M.plan(cfg, opts)
 end
 
 --- Human-readable byte count.
-function M.format_bytes(n)
-  local units = { "B", "KB", "MB", "GB", "TB" }
-  local i = 1
-  while n >= 1000 and i < #units do n = n / 1000; i = i + 1 end
-  return (i == 1 and "%d %s" or "%.1f %s"):format(n, units[i])
-end
+M.format_bytes = dataset.format_bytes
 
 ---------------------------------------------------------------------------------------------
 -- running
 
 local function json(v) return config._json_value(v) end
 
-local function file_size(path)
-  local f = io.open(path, "rb")
-  if not f then return 0 end
-  local n = f:seek("end")
-  f:close()
-  return n
-end
+local file_size = dataset.file_size
 
 -- Builds the layout handed to spinlock.dataset.
 local function layout_of(cfg, p, schema, attrs)
