@@ -21,6 +21,8 @@ M.FORMAT_VERSION = 1
 M.STATUS = { pending = 0, ok = 1, diverged = 2 }
 M.STATUS_NAMES = { [0] = "pending", [1] = "ok", [2] = "diverged" }
 M.CHANNELS = 3
+-- The `meaning` attribute of every features/<family>_quality dataset.
+M.QUALITY_MEANING = "0 = ok, 1 = not computable (NaN/Inf stored), 2 = computed from the finite inputs only (some were NaN/Inf)"
 
 -- Rows per chunk: about CHUNK_BYTES of uncompressed data, at most storage.chunk_size and N.
 -- Large rows get one row per chunk; so writing one operator never rewrites another's chunk.
@@ -337,7 +339,7 @@ function Writer:write_row(r, row)
         local o = { shape = shape, dtype = "uint8", chunks = chunks }
         for k, v in pairs(self.comp) do o[k] = v end
         f:create_dataset(qp, o)
-        f:set_attr(qp, "meaning", "0 = ok, 1 = not computable (NaN/Inf stored), 2 = computed from the finite inputs only (some were NaN/Inf)")
+        f:set_attr(qp, "meaning", M.QUALITY_MEANING)
       end
       f:write(qp, q:dtype() == "uint8" and q or q:to("uint8"), r)
     end
