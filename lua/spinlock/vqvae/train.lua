@@ -280,7 +280,6 @@ end
 -- Prepares the matrices.  Returns {Xtr, Xva (model column order), transform, categories, N, …}.
 local function prepare_data(cfg, opts, log)
   local X, names, layout = opts.X, opts.names, nil
-  local labels
   if not X then
     local cleaning = require "spinlock.cleaning"
     local paths = opts.datasets
