@@ -757,15 +757,6 @@ done:
   return st;
 }
 
-sl_status sl_op_binary_dtype(sl_dtype *out, sl_binop op, sl_operand a, sl_operand b) {
-  if ((unsigned)op >= SL_BIN_COUNT) return SL_ERR(SL_ERR_ARG, "binary op: unknown op %d", (int)op);
-  if (!a.t && !b.t)
-    return SL_ERR(SL_ERR_ARG, "%s: at least one operand must be a tensor", BIN_NAMES[op]);
-  sl_dtype c;
-  binop_types(op, pair_dtype(a, b, is_bool_binop(op)), &c, out);
-  return SL_OK;
-}
-
 sl_status sl_op_binary(sl_tensor **out, sl_binop op, sl_operand a, sl_operand b) {
   *out = NULL;
   if ((unsigned)op >= SL_BIN_COUNT) return SL_ERR(SL_ERR_ARG, "binary op: unknown op %d", (int)op);

@@ -797,49 +797,46 @@ static sl_status check_tensor(sl_h5_file *f, const char *np, const sl_tensor *t)
 
 static bool is_string_type(hid_t t) { return H5Tget_class(t) == H5T_STRING; }
 
+/* Writes t at start (missing trailing indices are 0) into the open dataset d, growing dim 0 when
+ * it is extendable; sl_h5_write and sl_h5_append share it on one opening of the dataset. */
+static sl_status write_at(sl_h5_file *f, const char *np, dset *d, const sl_tensor *t, int nstart,
+                          const int64_t *start) {
+  char tbuf[96], dbuf[96], obuf[96];
+  hsize_t off[SL_MAX_DIMS] = {0}, count[SL_MAX_DIMS];
+  if (is_string_type(d->type)) return HERR(SL_ERR_DTYPE, f, np, "cannot write a tensor into a string dataset (use write_strings)");
+  if (tensor_dtype_of(d->type, &(sl_dtype){0}) != 0 || H5Tget_class(d->type) == H5T_ENUM) {
+    type_name(d->type, tbuf, sizeof tbuf);
+    return HERR(SL_ERR_DTYPE, f, np, "cannot write a tensor into a dataset of dtype %s", tbuf);
+  }
+  if (t->ndim > d->nd)
+    return HERR(SL_ERR_SHAPE, f, np, "cannot write a tensor of shape %s into a dataset of shape %s: the tensor has more dims",
+                sl_shape_str(tbuf, sizeof tbuf, t->ndim, t->shape), hshape_str(dbuf, sizeof dbuf, d->nd, d->dims));
+  if (nstart < 0 || nstart > d->nd) return HERR(SL_ERR_ARG, f, np, "%d start indices given for a dataset of rank %d", nstart, d->nd);
+  int pad = d->nd - t->ndim;
+  for (int i = 0; i < d->nd; i++) count[i] = i < pad ? 1 : (hsize_t)t->shape[i - pad];
+  for (int i = 0; i < nstart; i++) {
+    if (start[i] < 0) return HERR(SL_ERR_ARG, f, np, "negative start index %lld in dim %d", (long long)start[i], i + 1);
+    off[i] = (hsize_t)start[i];
+  }
+  bool fits = true;
+  for (int i = 1; i < d->nd; i++) fits = fits && off[i] + count[i] <= d->dims[i];
+  bool grows = d->nd > 0 && off[0] + count[0] > d->dims[0];
+  if (!fits || (grows && d->maxd[0] != H5S_UNLIMITED && off[0] + count[0] > d->maxd[0]))
+    return HERR(SL_ERR_SHAPE, f, np, "cannot write a tensor of shape %s at offset %s: dataset shape is %s%s",
+                sl_shape_str(tbuf, sizeof tbuf, t->ndim, t->shape), hshape_str(obuf, sizeof obuf, d->nd, off),
+                hshape_str(dbuf, sizeof dbuf, d->nd, d->dims),
+                fits ? " and dim 1 is not extendable that far" : " (the trailing dims must fit)");
+  if (grows) SL_TRY(dset_grow(f, np, d, off[0] + count[0]));
+  return write_block(f, np, d, t, off, count);
+}
+
 sl_status sl_h5_write(sl_h5_file *f, const char *path, const sl_tensor *t, int nstart, const int64_t *start) {
   NORM(f, np, path);
   SL_TRY(check_writable(f, np, "write"));
   SL_TRY(check_tensor(f, np, t));
   dset d;
   SL_TRY(dset_open(f, np, &d));
-  sl_status st = SL_OK;
-  char tbuf[96], dbuf[96], obuf[96];
-  hsize_t off[SL_MAX_DIMS] = {0}, count[SL_MAX_DIMS];
-  if (is_string_type(d.type)) { st = HERR(SL_ERR_DTYPE, f, np, "cannot write a tensor into a string dataset (use write_strings)"); goto done; }
-  if (tensor_dtype_of(d.type, &(sl_dtype){0}) != 0 || H5Tget_class(d.type) == H5T_ENUM) {
-    type_name(d.type, tbuf, sizeof tbuf);
-    st = HERR(SL_ERR_DTYPE, f, np, "cannot write a tensor into a dataset of dtype %s", tbuf);
-    goto done;
-  }
-  if (t->ndim > d.nd) {
-    st = HERR(SL_ERR_SHAPE, f, np, "cannot write a tensor of shape %s into a dataset of shape %s: the tensor has more dims",
-              sl_shape_str(tbuf, sizeof tbuf, t->ndim, t->shape), hshape_str(dbuf, sizeof dbuf, d.nd, d.dims));
-    goto done;
-  }
-  if (nstart < 0 || nstart > d.nd) { st = HERR(SL_ERR_ARG, f, np, "%d start indices given for a dataset of rank %d", nstart, d.nd); goto done; }
-  int pad = d.nd - t->ndim;
-  for (int i = 0; i < d.nd; i++) count[i] = i < pad ? 1 : (hsize_t)t->shape[i - pad];
-  for (int i = 0; i < nstart; i++) {
-    if (start[i] < 0) { st = HERR(SL_ERR_ARG, f, np, "negative start index %lld in dim %d", (long long)start[i], i + 1); goto done; }
-    off[i] = (hsize_t)start[i];
-  }
-  bool fits = true;
-  for (int i = 1; i < d.nd; i++) fits = fits && off[i] + count[i] <= d.dims[i];
-  bool grows = d.nd > 0 && off[0] + count[0] > d.dims[0];
-  if (!fits || (grows && d.maxd[0] != H5S_UNLIMITED && off[0] + count[0] > d.maxd[0])) {
-    st = HERR(SL_ERR_SHAPE, f, np, "cannot write a tensor of shape %s at offset %s: dataset shape is %s%s",
-              sl_shape_str(tbuf, sizeof tbuf, t->ndim, t->shape), hshape_str(obuf, sizeof obuf, d.nd, off),
-              hshape_str(dbuf, sizeof dbuf, d.nd, d.dims),
-              fits ? " and dim 1 is not extendable that far" : " (the trailing dims must fit)");
-    goto done;
-  }
-  if (grows) {
-    st = dset_grow(f, np, &d, off[0] + count[0]);
-    if (st != SL_OK) goto done;
-  }
-  st = write_block(f, np, &d, t, off, count);
-done:
+  sl_status st = write_at(f, np, &d, t, nstart, start);
   dset_close(&d);
   return st;
 }
@@ -856,13 +853,12 @@ sl_status sl_h5_append(sl_h5_file *f, const char *path, const sl_tensor *t, int6
   else if (t->ndim != d.nd && t->ndim != d.nd - 1)
     st = HERR(SL_ERR_SHAPE, f, np, "cannot append a tensor of shape %s to a dataset of shape %s: expected rank %d (rows) or %d (one row)",
               sl_shape_str(tbuf, sizeof tbuf, t->ndim, t->shape), hshape_str(dbuf, sizeof dbuf, d.nd, d.dims), d.nd, d.nd - 1);
-  int64_t at = d.nd > 0 ? (int64_t)d.dims[0] : 0;
-  int64_t added = t->ndim == d.nd && d.nd > 0 ? t->shape[0] : 1;
+  const int64_t at = d.nd > 0 ? (int64_t)d.dims[0] : 0;
+  const int64_t added = t->ndim == d.nd && d.nd > 0 ? t->shape[0] : 1;
+  if (st == SL_OK) st = write_at(f, np, &d, t, 1, &at);
   dset_close(&d);
-  if (st != SL_OK) return st;
-  SL_TRY(sl_h5_write(f, np, t, 1, &at));
-  if (rows) *rows = at + added;
-  return SL_OK;
+  if (st == SL_OK && rows) *rows = at + added;
+  return st;
 }
 
 sl_status sl_h5_read(sl_tensor **out, sl_h5_file *f, const char *path, int nsel, const int64_t *start,

@@ -168,6 +168,24 @@ static sl_status done(sl_status st, sl_tensor *a, sl_tensor *b, sl_tensor *c, sl
   return st;
 }
 
+/* The forward counterpart of norm_bwd_prepare below: contiguous input and affine parameters,
+ * plus the output and the two statistics vectors of nstat entries. */
+typedef struct { sl_tensor *x, *w, *b, *y, *mean, *rstd; } norm_fwd_args;
+
+static sl_status norm_fwd_prepare(norm_fwd_args *a, const sl_tensor *x, const sl_tensor *weight,
+                                  const sl_tensor *bias, int64_t nstat, sl_dtype dt, const char *op)
+{
+  *a = (norm_fwd_args){0};
+  sl_status st = contig(&a->x, x, dt, op, "input");
+  if (st == SL_OK && weight) st = contig(&a->w, weight, dt, op, "weight");
+  if (st == SL_OK && bias) st = contig(&a->b, bias, dt, op, "bias");
+  if (st == SL_OK) st = sl_tensor_empty(&a->y, dt, x->ndim, x->shape);
+  if (st == SL_OK) st = new_vec(&a->mean, nstat, dt);
+  if (st == SL_OK) st = new_vec(&a->rstd, nstat, dt);
+  if (st != SL_OK) return done(st, a->x, a->w, a->b, a->y, a->mean, a->rstd);
+  return SL_OK;
+}
+
 /* The inputs every normalisation backward needs, made contiguous in dtype dt, plus the grad_in
  * buffer; on failure everything is released and the status returned (LayerNorm and BatchNorm
  * share this marshalling; only their kernels differ). */
@@ -455,18 +473,12 @@ sl_status sl_nn_layernorm_forward(sl_tensor **out, sl_tensor **mean, sl_tensor *
   const sl_dtype dt = x->dtype;
   if (weight) { SL_TRY(check_input(weight, op, "weight")); SL_TRY(check_vec(weight, F, op, "weight", "the input's last dim")); }
   if (bias) { SL_TRY(check_input(bias, op, "bias")); SL_TRY(check_vec(bias, F, op, "bias", "the input's last dim")); }
-  sl_tensor *xc = NULL, *wc = NULL, *bc = NULL, *y = NULL, *m = NULL, *r = NULL;
-  sl_status st = contig(&xc, x, dt, op, "input");
-  if (st == SL_OK && weight) st = contig(&wc, weight, dt, op, "weight");
-  if (st == SL_OK && bias) st = contig(&bc, bias, dt, op, "bias");
-  if (st == SL_OK) st = sl_tensor_empty(&y, dt, x->ndim, x->shape);
-  if (st == SL_OK) st = new_vec(&m, rows, dt);
-  if (st == SL_OK) st = new_vec(&r, rows, dt);
-  if (st != SL_OK) return done(st, xc, wc, bc, y, m, r);
-  NN_CALL(dt, ln_fwd, sl_tensor_data(y), sl_tensor_data(m), sl_tensor_data(r), sl_tensor_data(xc),
-          data_or_null(wc), data_or_null(bc), rows, F, eps);
-  *out = y; *mean = m; *rstd = r;
-  return done(SL_OK, xc, wc, bc, NULL, NULL, NULL);
+  norm_fwd_args a;
+  SL_TRY(norm_fwd_prepare(&a, x, weight, bias, rows, dt, op));
+  NN_CALL(dt, ln_fwd, sl_tensor_data(a.y), sl_tensor_data(a.mean), sl_tensor_data(a.rstd), sl_tensor_data(a.x),
+          data_or_null(a.w), data_or_null(a.b), rows, F, eps);
+  *out = a.y; *mean = a.mean; *rstd = a.rstd;
+  return done(SL_OK, a.x, a.w, a.b, NULL, NULL, NULL);
 }
 
 sl_status sl_nn_layernorm_backward(sl_tensor **grad_in, sl_tensor *grad_weight, sl_tensor *grad_bias,
@@ -548,19 +560,13 @@ sl_status sl_nn_batchnorm_forward(sl_tensor **out, sl_tensor **save_mean, sl_ten
   if (training && N * L <= 1)
     return SL_ERR(SL_ERR_SHAPE, "batch_norm: training needs more than 1 value per channel, got "
                   "input with %lld", (long long)(N * L));
-  sl_tensor *xc = NULL, *wc = NULL, *bc = NULL, *y = NULL, *m = NULL, *r = NULL;
-  sl_status st = contig(&xc, x, dt, op, "input");
-  if (st == SL_OK && weight) st = contig(&wc, weight, dt, op, "weight");
-  if (st == SL_OK && bias) st = contig(&bc, bias, dt, op, "bias");
-  if (st == SL_OK) st = sl_tensor_empty(&y, dt, x->ndim, x->shape);
-  if (st == SL_OK) st = new_vec(&m, C, dt);
-  if (st == SL_OK) st = new_vec(&r, C, dt);
-  if (st != SL_OK) return done(st, xc, wc, bc, y, m, r);
-  NN_CALL(dt, bn_fwd, sl_tensor_data(y), sl_tensor_data(m), sl_tensor_data(r), sl_tensor_data(xc),
-          data_or_null(wc), data_or_null(bc), data_or_null(running_mean), data_or_null(running_var),
+  norm_fwd_args a;
+  SL_TRY(norm_fwd_prepare(&a, x, weight, bias, C, dt, op));
+  NN_CALL(dt, bn_fwd, sl_tensor_data(a.y), sl_tensor_data(a.mean), sl_tensor_data(a.rstd), sl_tensor_data(a.x),
+          data_or_null(a.w), data_or_null(a.b), data_or_null(running_mean), data_or_null(running_var),
           N, C, L, training, momentum, eps);
-  *out = y; *save_mean = m; *save_rstd = r;
-  return done(SL_OK, xc, wc, bc, NULL, NULL, NULL);
+  *out = a.y; *save_mean = a.mean; *save_rstd = a.rstd;
+  return done(SL_OK, a.x, a.w, a.b, NULL, NULL, NULL);
 }
 
 sl_status sl_nn_batchnorm_backward(sl_tensor **grad_in, sl_tensor *grad_weight, sl_tensor *grad_bias,

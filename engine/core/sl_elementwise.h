@@ -66,9 +66,6 @@ static inline sl_operand sl_operand_scalar(double s) { sl_operand o = { NULL, s 
 const char *sl_binop_name(sl_binop op);
 const char *sl_unop_name(sl_unop op);
 
-/* Dtype that sl_op_binary would return (SL_ERR_ARG when both operands are scalars). */
-sl_status sl_op_binary_dtype(sl_dtype *out, sl_binop op, sl_operand a, sl_operand b);
-
 sl_status sl_op_binary(sl_tensor **out, sl_binop op, sl_operand a, sl_operand b);
 sl_status sl_op_binary_into(sl_tensor *out, sl_binop op, sl_operand a, sl_operand b);
 

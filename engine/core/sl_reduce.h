@@ -48,25 +48,6 @@ sl_status sl_reduce(sl_tensor **out, const sl_tensor *t, sl_reduce_op op, uint32
 /* Full reduction to one double (no output tensor).  int64 sums beyond 2^53 lose precision. */
 sl_status sl_reduce_all(double *out, const sl_tensor *t, sl_reduce_op op, double param);
 
-static inline sl_status sl_reduce_sum(sl_tensor **out, const sl_tensor *t, uint32_t dims, int keepdim)
-{ return sl_reduce(out, t, SL_REDUCE_SUM, dims, keepdim, 0); }
-static inline sl_status sl_reduce_mean(sl_tensor **out, const sl_tensor *t, uint32_t dims, int keepdim)
-{ return sl_reduce(out, t, SL_REDUCE_MEAN, dims, keepdim, 0); }
-static inline sl_status sl_reduce_var(sl_tensor **out, const sl_tensor *t, uint32_t dims, int unbiased, int keepdim)
-{ return sl_reduce(out, t, SL_REDUCE_VAR, dims, keepdim, unbiased); }
-static inline sl_status sl_reduce_std(sl_tensor **out, const sl_tensor *t, uint32_t dims, int unbiased, int keepdim)
-{ return sl_reduce(out, t, SL_REDUCE_STD, dims, keepdim, unbiased); }
-static inline sl_status sl_reduce_min(sl_tensor **out, const sl_tensor *t, uint32_t dims, int keepdim)
-{ return sl_reduce(out, t, SL_REDUCE_MIN, dims, keepdim, 0); }
-static inline sl_status sl_reduce_max(sl_tensor **out, const sl_tensor *t, uint32_t dims, int keepdim)
-{ return sl_reduce(out, t, SL_REDUCE_MAX, dims, keepdim, 0); }
-static inline sl_status sl_reduce_prod(sl_tensor **out, const sl_tensor *t, uint32_t dims, int keepdim)
-{ return sl_reduce(out, t, SL_REDUCE_PROD, dims, keepdim, 0); }
-static inline sl_status sl_reduce_norm(sl_tensor **out, const sl_tensor *t, double p, uint32_t dims, int keepdim)
-{ return sl_reduce(out, t, SL_REDUCE_NORM, dims, keepdim, p); }
-static inline sl_status sl_reduce_logsumexp(sl_tensor **out, const sl_tensor *t, uint32_t dims, int keepdim)
-{ return sl_reduce(out, t, SL_REDUCE_LOGSUMEXP, dims, keepdim, 0); }
-
 /* Index (int64, 0-based, first occurrence) of the max / min along `dim` (negative from the end),
  * or over all dims when dim = SL_ALL_DIMS: then the flat row-major index, as a 0-d tensor (or
  * all-ones shape with keepdim). */

@@ -66,17 +66,22 @@ static int push_moved(lua_State *L, int idx, sl_device dev, const char *op) {
 
 static int m_cuda(lua_State *L) { return push_moved(L, 1, SL_DEV_CUDA, "cuda"); }
 static int m_cpu(lua_State *L) { return push_moved(L, 1, SL_DEV_CPU, "cpu"); }
-static int m_device(lua_State *L) { lua_pushstring(L, sl_device_name(sl_tensor_device(sl_lua_check_tensor(L, 1)))); return 1; }
 static int m_is_cuda(lua_State *L) { lua_pushboolean(L, sl_tensor_device(sl_lua_check_tensor(L, 1)) == SL_DEV_CUDA); return 1; }
+
+/* Calls the function this closure wraps (upvalue 1) with the same arguments, returning all its
+ * results. */
+static int call_original(lua_State *L) {
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+  return lua_gettop(L);
+}
 
 /* t:to("cuda") / t:to("cpu") move; anything else (a dtype) goes to the original t:to. */
 static int m_to(lua_State *L) {
   sl_device d;
   if (parse_device(L, 2, &d)) return push_moved(L, 1, d, "to");
-  lua_pushvalue(L, lua_upvalueindex(1));
-  lua_insert(L, 1);
-  lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
-  return lua_gettop(L);
+  return call_original(L);
 }
 
 static int l_set_default_device(lua_State *L) {
@@ -231,16 +236,15 @@ static int h_reduce(lua_State *L, int op) {
     given = 1;
   }
   if (!given) mask = t->ndim ? (uint32_t)((1u << t->ndim) - 1) : 0;
-  int perm[SL_MAX_DIMS], np = 0, nkeep = 0;
+  int perm[SL_MAX_DIMS], np = 0;
   int64_t inner = 1, out_shape[SL_MAX_DIMS];
   int out_nd = 0;
-  for (int d = 0; d < t->ndim; d++) if (!(mask >> d & 1)) { perm[np++] = d; nkeep++; }
+  for (int d = 0; d < t->ndim; d++) if (!(mask >> d & 1)) perm[np++] = d;
   for (int d = 0; d < t->ndim; d++) if (mask >> d & 1) { perm[np++] = d; inner *= t->shape[d]; }
   for (int d = 0; d < t->ndim; d++) {
     if (!(mask >> d & 1)) out_shape[out_nd++] = t->shape[d];
     else if (keepdim) out_shape[out_nd++] = 1;
   }
-  (void)nkeep;
   sl_tensor *p = NULL;
   SL_LUA_TRY(L, name, sl_tensor_permute(&p, t, perm));
   sl_lua_push_tensor(L, p);
@@ -423,13 +427,6 @@ static int h_rng_new(lua_State *L, int kind) {    /* g:normal(shape, p1, p2, dty
   return 1;
 }
 
-static int call_original(lua_State *L) {
-  lua_pushvalue(L, lua_upvalueindex(1));
-  lua_insert(L, 1);
-  lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
-  return lua_gettop(L);
-}
-
 /* Upvalues: 1 original function, 2 handler kind, 3 op code, 4 name. */
 static int dispatch(lua_State *L) {
   int kind = (int)lua_tointeger(L, lua_upvalueindex(2)), code = (int)lua_tointeger(L, lua_upvalueindex(3));
@@ -469,11 +466,10 @@ static void wrap(lua_State *L, int tbl, const char *name, int kind, int code) {
   lua_setfield(L, tbl, name);
 }
 
-/* Wraps name in the core table, the Tensor methods and (metamethods) the Tensor metatable. */
-static void wrap_all(lua_State *L, int core, int methods, int mt, const char *name, int kind, int code) {
+/* Wraps name in the core table and the Tensor methods (metamethods are wrapped one by one). */
+static void wrap_all(lua_State *L, int core, int methods, const char *name, int kind, int code) {
   wrap(L, core, name, kind, code);
   wrap(L, methods, name, kind, code);
-  (void)mt;
 }
 
 static void install_dispatch(lua_State *L, int core) {
@@ -481,20 +477,20 @@ static void install_dispatch(lua_State *L, int core) {
   int mt = lua_gettop(L);
   lua_getfield(L, mt, "__methods");
   int methods = lua_gettop(L);
-  for (int op = 0; op < SL_BIN_COUNT; op++) wrap_all(L, core, methods, mt, sl_binop_name((sl_binop)op), H_BIN, op);
+  for (int op = 0; op < SL_BIN_COUNT; op++) wrap_all(L, core, methods, sl_binop_name((sl_binop)op), H_BIN, op);
   static const struct { const char *name; int op; } meta[] = {
     { "__add", SL_BIN_ADD }, { "__sub", SL_BIN_SUB }, { "__mul", SL_BIN_MUL }, { "__div", SL_BIN_DIV }, { "__pow", SL_BIN_POW } };
   for (size_t i = 0; i < sizeof meta / sizeof *meta; i++) wrap(L, mt, meta[i].name, H_BIN, meta[i].op);
-  for (int op = 0; op < SL_UN_COUNT; op++) wrap_all(L, core, methods, mt, sl_unop_name((sl_unop)op), H_UN, op);
+  for (int op = 0; op < SL_UN_COUNT; op++) wrap_all(L, core, methods, sl_unop_name((sl_unop)op), H_UN, op);
   static const struct { const char *name; int op; } red[] = {
     { "sum", SL_REDUCE_SUM }, { "mean", SL_REDUCE_MEAN }, { "var", SL_REDUCE_VAR }, { "std", SL_REDUCE_STD },
     { "min", SL_REDUCE_MIN }, { "max", SL_REDUCE_MAX }, { "amin", SL_REDUCE_MIN }, { "amax", SL_REDUCE_MAX } };
-  for (size_t i = 0; i < sizeof red / sizeof *red; i++) wrap_all(L, core, methods, mt, red[i].name, H_RED, red[i].op);
-  wrap_all(L, core, methods, mt, "matmul", H_MATMUL, 0);
-  wrap_all(L, core, methods, mt, "conv2d", H_CONV, 0);
-  wrap_all(L, core, methods, mt, "instance_norm", H_NORM, 0);
-  wrap_all(L, core, methods, mt, "rfft2", H_RFFT2, 0);
-  wrap_all(L, core, methods, mt, "irfft2", H_IRFFT2, 0);
+  for (size_t i = 0; i < sizeof red / sizeof *red; i++) wrap_all(L, core, methods, red[i].name, H_RED, red[i].op);
+  wrap_all(L, core, methods, "matmul", H_MATMUL, 0);
+  wrap_all(L, core, methods, "conv2d", H_CONV, 0);
+  wrap_all(L, core, methods, "instance_norm", H_NORM, 0);
+  wrap_all(L, core, methods, "rfft2", H_RFFT2, 0);
+  wrap_all(L, core, methods, "irfft2", H_IRFFT2, 0);
   static const char *const creators[] = { "tensor", "zeros", "ones", "empty", "full", "arange", "linspace" };
   for (size_t i = 0; i < sizeof creators / sizeof *creators; i++) wrap(L, core, creators[i], H_CREATE, 0);
   lua_pop(L, 2);
@@ -504,11 +500,11 @@ static void install_dispatch(lua_State *L, int core) {
     lua_getfield(L, -1, "__index");
     if (lua_istable(L, -1)) {
       int gm = lua_gettop(L);
-      static const char *const kinds[SL_RNG_KIND_COUNT] = { "uniform", "normal", "laplace", "bernoulli" };
       for (int k = 0; k < SL_RNG_KIND_COUNT; k++) {
+        const char *kind = sl_rng_kind_name((sl_rng_kind)k);
         char inplace[32];
-        snprintf(inplace, sizeof inplace, "%s_", kinds[k]);
-        wrap(L, gm, kinds[k], H_RNG_NEW, k);
+        snprintf(inplace, sizeof inplace, "%s_", kind);
+        wrap(L, gm, kind, H_RNG_NEW, k);
         wrap(L, gm, inplace, H_RNG_FILL, k);
       }
     }
@@ -527,7 +523,7 @@ SL_LUA_MODULE(zz_device) {
   };
   sl_lua_set_functions(L, core, fns);
   static const luaL_Reg methods[] = {
-    { "cuda", m_cuda }, { "cpu", m_cpu }, { "device", m_device }, { "is_cuda", m_is_cuda }, { NULL, NULL },
+    { "cuda", m_cuda }, { "cpu", m_cpu }, { "is_cuda", m_is_cuda }, { NULL, NULL },
   };
   sl_lua_add_tensor_methods(L, methods);
 
