@@ -358,7 +358,8 @@ function Cleaner:fit(X, names)
   local lo, hi
   if o.mad_k then
     lo, hi = steps.mad_bounds(x, o.mad_k)
-    report.clipped = sl.lt(x:double(), lo):sum() + sl.gt(x:double(), hi):sum()
+    local xd = x:double()
+    report.clipped = sl.lt(xd, lo):sum() + sl.gt(xd, hi):sum()
     x = steps.clip(x, lo, hi)
   else
     local Dk = #cols

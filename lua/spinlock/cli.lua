@@ -95,26 +95,31 @@ end
 ---------------------------------------------------------------------------------------------
 -- helpers
 
-local function edit_distance(a, b)
-  local prev = {}
-  for j = 0, #b do prev[j] = j end
-  for i = 1, #a do
-    local cur = { [0] = i }
+--- Levenshtein distance (keys are short, the quadratic loop is fine).
+function M.edit_distance(a, b)
+  local la, lb = #a, #b
+  local prev, cur = {}, {}
+  for j = 0, lb do prev[j] = j end
+  for i = 1, la do
+    cur[0] = i
     local ca = a:byte(i)
-    for j = 1, #b do
+    for j = 1, lb do
       local cost = (ca == b:byte(j)) and 0 or 1
       cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
     end
-    prev = cur
+    prev, cur = cur, prev
   end
-  return prev[#b]
+  return prev[lb]
 end
+local edit_distance = M.edit_distance
 
---- The candidate closest to word, if it is a plausible misspelling (else nil).
-function M.nearest(word, candidates)
+--- The candidate closest to word, if it is a plausible misspelling (else nil).  fold_case:
+-- compare ignoring case (the candidate is still returned as written).
+function M.nearest(word, candidates, fold_case)
   local best, bestd
+  local w = fold_case and word:lower() or word
   for _, c in ipairs(candidates) do
-    local d = edit_distance(word, c)
+    local d = edit_distance(w, fold_case and c:lower() or c)
     if not bestd or d < bestd then best, bestd = c, d end
   end
   if best and bestd <= math.max(2, math.floor(#word / 3)) then return best end

@@ -15,6 +15,7 @@
 --   effect (see NO_EFFECT below); keys it ignores but we honour are plain schema keys.
 
 local yaml = require "spinlock.yaml"
+local cli = require "spinlock.cli"
 
 local M = {}
 
@@ -57,34 +58,9 @@ local function join(path, key)
   return path .. "." .. tostring(key)
 end
 
--- Levenshtein distance (keys are short, the quadratic loop is fine)
-local function edit_distance(a, b)
-  local la, lb = #a, #b
-  local prev, cur = {}, {}
-  for j = 0, lb do prev[j] = j end
-  for i = 1, la do
-    cur[0] = i
-    local ca = a:byte(i)
-    for j = 1, lb do
-      local cost = (ca == b:byte(j)) and 0 or 1
-      cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-    end
-    prev, cur = cur, prev
-  end
-  return prev[lb]
-end
-
--- nearest candidate to `key`, or nil when nothing is reasonably close
-local function suggest(key, candidates)
-  local best, bestd
-  for _, c in ipairs(candidates) do
-    local d = edit_distance(key:lower(), c:lower())
-    if not bestd or d < bestd then best, bestd = c, d end
-  end
-  if best and bestd <= math.max(2, math.floor(#key / 3)) then return best end
-  return nil
-end
-M._edit_distance = edit_distance
+-- nearest candidate to `key` (ignoring case), or nil when nothing is reasonably close
+local function suggest(key, candidates) return cli.nearest(key, candidates, true) end
+M._edit_distance = cli.edit_distance
 
 local function copy_list(t) local c = {}; for i, v in ipairs(t) do c[i] = v end; return c end
 
@@ -548,7 +524,7 @@ local function check_param(ctx, name, category, raw, path)
     -- known one are extra sampled dimensions, which users may want: a warning.
     local best, bestd
     for kn in pairs(M.KNOWN_PARAMETERS) do
-      local d = edit_distance(name:lower(), kn)
+      local d = cli.edit_distance(name:lower(), kn)
       if not bestd or d < bestd or (d == bestd and kn < best) then best, bestd = kn, d end
     end
     local declared = ctx.param_names and ctx.param_names[best]

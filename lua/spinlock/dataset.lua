@@ -21,6 +21,8 @@ M.FORMAT_VERSION = 1
 M.STATUS = { pending = 0, ok = 1, diverged = 2 }
 M.STATUS_NAMES = { [0] = "pending", [1] = "ok", [2] = "diverged" }
 M.CHANNELS = 3
+-- The `meaning` attribute of every features/<family>_quality dataset.
+M.QUALITY_MEANING = "0 = ok, 1 = not computable (NaN/Inf stored), 2 = computed from the finite inputs only (some were NaN/Inf)"
 
 -- Rows per chunk: about CHUNK_BYTES of uncompressed data, at most storage.chunk_size and N.
 -- Large rows get one row per chunk; so writing one operator never rewrites another's chunk.
@@ -337,7 +339,7 @@ function Writer:write_row(r, row)
         local o = { shape = shape, dtype = "uint8", chunks = chunks }
         for k, v in pairs(self.comp) do o[k] = v end
         f:create_dataset(qp, o)
-        f:set_attr(qp, "meaning", "0 = ok, 1 = not computable (NaN/Inf stored), 2 = computed from the finite inputs only (some were NaN/Inf)")
+        f:set_attr(qp, "meaning", M.QUALITY_MEANING)
       end
       f:write(qp, q:dtype() == "uint8" and q or q:to("uint8"), r)
     end
@@ -529,7 +531,8 @@ local function shape_str(s)
   return "[" .. table.concat(parts, ", ") .. "]"
 end
 
-local function file_size(path)
+--- Size of the file at path in bytes (0 when it cannot be opened).
+function M.file_size(path)
   local fh = io.open(path, "rb")
   if not fh then return 0 end
   local n = fh:seek("end")
@@ -537,7 +540,8 @@ local function file_size(path)
   return n
 end
 
-local function fmt_bytes(n)
+--- Human-readable byte count.
+function M.format_bytes(n)
   local units = { "B", "KB", "MB", "GB", "TB" }
   local i = 1
   while n >= 1000 and i < #units do n = n / 1000; i = i + 1 end
@@ -557,7 +561,7 @@ function M.describe(path, opts)
     local name, description = "?", ""
     local ok_cfg, cfg = pcall(M.stored_config, a)
     if ok_cfg then name, description = cfg.metadata.name, cfg.metadata.description or "" end
-    add("file        %s (%s)", path, fmt_bytes(file_size(path)))
+    add("file        %s (%s)", path, M.format_bytes(M.file_size(path)))
     add("dataset     %s%s", name, description ~= "" and (" — " .. description) or "")
     if a.complete == 1 then
       add("operators   %d/%d done, complete", done, N)

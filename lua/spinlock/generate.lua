@@ -116,6 +116,12 @@ local function load_module(name, given)
   error(mod, 0)
 end
 
+-- Releases an operator's weights now when it has a free method (a stand-in may have none).
+local function free_op(op)
+  local has_free, free = pcall(function() return op.free end)
+  if has_free and type(free) == "function" then free(op) end
+end
+
 local function check_count(v, what)
   if v ~= nil and (type(v) ~= "number" or v < 1 or v ~= math.floor(v)) then
     user_error("%s must be a whole number >= 1, got %s", what, tostring(v))
@@ -160,25 +166,14 @@ function M.plan(cfg, opts)
 end
 
 --- Human-readable byte count.
-function M.format_bytes(n)
-  local units = { "B", "KB", "MB", "GB", "TB" }
-  local i = 1
-  while n >= 1000 and i < #units do n = n / 1000; i = i + 1 end
-  return (i == 1 and "%d %s" or "%.1f %s"):format(n, units[i])
-end
+M.format_bytes = dataset.format_bytes
 
 ---------------------------------------------------------------------------------------------
 -- running
 
 local function json(v) return config._json_value(v) end
 
-local function file_size(path)
-  local f = io.open(path, "rb")
-  if not f then return 0 end
-  local n = f:seek("end")
-  f:close()
-  return n
-end
+local file_size = dataset.file_size
 
 -- Builds the layout handed to spinlock.dataset.
 local function layout_of(cfg, p, schema, attrs)
@@ -212,9 +207,7 @@ end
 
 local function make_bar(p, initial, opts)
   if opts.progress == false then return null_bar() end
-  local ok, progress = pcall(require, "spinlock.progress")
-  if not ok then return null_bar() end
-  return progress.new { total = p.N, initial = initial, label = "generate", unit = "op" }
+  return require("spinlock.progress").new { total = p.N, initial = initial, label = "generate", unit = "op" }
 end
 
 --- Everything a run checks before it touches the output file: the plan and options, the
@@ -255,8 +248,7 @@ function M.prepare(cfg, opts)
   local ok_op, op = pcall(operator.build, smp.rows[1], { seed = p.seed, op_index = p.first, device = p.device, ignore_unknown = true })
   if not ok_op then user_error("operator %d cannot be built: %s", p.first, tostring(op)) end
   if not opts.force and not opts.resume then dataset.refuse_existing(p.output) end
-  local has_free, free = pcall(function() return op.free end)
-  if has_free and type(free) == "function" then free(op) end
+  free_op(op)
 
   return { plan = p, operator = operator, features = features, fx = fx, schema = schema, ic_plan = ic_plan }
 end
@@ -394,8 +386,7 @@ function M.run(cfg, opts)
         -- Tensor memory lives outside the Lua heap, so the GC would let rollouts pile up:
         -- release the big ones now (nothing keeps a reference past the write).
         traj:free()
-        local has_free, free = pcall(function() return op.free end)
-        if has_free and type(free) == "function" then free(op) end
+        free_op(op)
         if done - last_flush >= p.flush_every or now() - last_flush_t >= p.flush_seconds then
           w:flush(done)
           last_flush, last_flush_t = done, now()
@@ -453,7 +444,6 @@ function M.run(cfg, opts)
   return result
 end
 
---- The closing summary lines of a run (what `spinlock generate` prints).
 --- Re-runs operator row `row` (1-based) of an open dataset file from the file's own config and
 --- seed: returns its trajectory [R,T,C,G,G] for realizations 1..R (the same numbers generation
 --- produced: realization m's noise depends only on (seed, operator index, m, step)).
@@ -491,6 +481,7 @@ function M.rebuild_operator(f, attrs, row, opts)
   return op, op_index, cfg
 end
 
+--- The closing summary lines of a run (what `spinlock generate` prints).
 --- resume_cmd: the command line that continues an interrupted run (shown when interrupted).
 function M.summary_lines(res, resume_cmd)
   local t = res.timings

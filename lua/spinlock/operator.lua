@@ -44,19 +44,15 @@ M.KEYS = {
 }
 
 local function check_keys(params, opts)
-  local names
-  for k, v in pairs(params) do
+  for k in pairs(params) do
     if M.KEYS[k] == nil and not opts.ignore_unknown then
-      if not names then
-        names = {}
-        for n in pairs(M.KEYS) do names[#names + 1] = n end
-        table.sort(names)
-      end
+      local names = {}
+      for n in pairs(M.KEYS) do names[#names + 1] = n end
+      table.sort(names)
       local near = type(k) == "string" and require("spinlock.cli").nearest(k, names)
       error(("operator.build: unknown parameter '%s'%s (valid: %s)"):format(tostring(k),
         near and (" (did you mean '" .. near .. "'?)") or "", table.concat(names, ", ")), 3)
     end
-    local _ = v
   end
   local nt = params.noise_type
   if nt ~= nil and nt ~= "none" and params.noise_scale == nil and not opts.ignore_unknown then

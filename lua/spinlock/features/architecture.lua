@@ -107,6 +107,11 @@ local function plan(o, plist)
     end
   end
   local function num(v) return tonumber(v) or (v == true and 1) or (v == false and 0) or 0 / 0 end
+  -- one column holding the decoded value of parameter pname, when the space has it
+  local function decoded(name, pname, category, meaning, formula)
+    if not has[pname] then return end
+    add(name, category, formula or ("decoded " .. pname), meaning, function(ctx) return num(ctx.v[pname]) end)
+  end
 
   -- column 0: the noise scale the operator uses (0 when it has no stochastic block)
   local noisy = has.noise_scale and has.noise_type
@@ -116,23 +121,12 @@ local function plan(o, plist)
       "high stochasticity", function(ctx) return log10((noisy and num(ctx.v.noise_scale) or 0) + 1e-10) end)
 
   -- architecture
-  if has.num_layers then
-    add("arch_num_layers", "architecture", "decoded num_layers", "deeper operator",
-        function(ctx) return num(ctx.v.num_layers) end)
-  end
-  if has.base_channels then
-    add("arch_base_channels", "architecture", "decoded base_channels", "wider operator",
-        function(ctx) return num(ctx.v.base_channels) end)
-  end
-  if has.kernel_size then
-    add("arch_kernel_size", "architecture", "decoded kernel_size (the value the operator uses)",
-        "larger receptive field per layer", function(ctx) return num(ctx.v.kernel_size) end)
-  end
+  decoded("arch_num_layers", "num_layers", "architecture", "deeper operator")
+  decoded("arch_base_channels", "base_channels", "architecture", "wider operator")
+  decoded("arch_kernel_size", "kernel_size", "architecture", "larger receptive field per layer",
+          "decoded kernel_size (the value the operator uses)")
   onehot("arch_activation_", "activation", "architecture", "operator uses this activation")
-  if has.dropout_rate then
-    add("arch_dropout_rate", "architecture", "decoded dropout_rate", "more dropout",
-        function(ctx) return num(ctx.v.dropout_rate) end)
-  end
+  decoded("arch_dropout_rate", "dropout_rate", "architecture", "more dropout")
   if has.num_layers and has.base_channels then
     local k = has.kernel_size and "·k²" or ""
     add("arch_total_params_log10", "architecture",
@@ -147,10 +141,7 @@ local function plan(o, plist)
 
   -- stochastic (the noise scale itself is column 0)
   onehot("stoch_schedule_", "noise_schedule", "stochastic", "operator uses this noise schedule")
-  if has.spatial_correlation then
-    add("stoch_spatial_corr", "stochastic", "decoded spatial_correlation", "spatially smoother noise",
-        function(ctx) return num(ctx.v.spatial_correlation) end)
-  end
+  decoded("stoch_spatial_corr", "spatial_correlation", "stochastic", "spatially smoother noise")
   onehot("stoch_noise_", "noise_type", "stochastic", "operator uses this noise type")
   if has.noise_scale then
     local p = has.noise_scale
@@ -170,10 +161,7 @@ local function plan(o, plist)
 
   -- operator
   onehot("op_norm_", "normalization", "operator", "operator uses this normalization")
-  if has.grid_size then
-    add("op_grid_size", "operator", "decoded grid_size", "finer grid",
-        function(ctx) return num(ctx.v.grid_size) end)
-  end
+  decoded("op_grid_size", "grid_size", "operator", "finer grid")
   onehot("op_grid_", "grid_size", "operator", "operator runs on this grid")
 
   -- evolution
@@ -182,10 +170,7 @@ local function plan(o, plist)
     add("evol_dt_log", "evolution", "log10(dt + 1e-10)", "larger time step",
         function(ctx) return log10(num(ctx.v.dt) + 1e-10) end)
   end
-  if has.alpha and o.include_alpha then
-    add("evol_alpha", "evolution", "decoded alpha", "stronger convex mixing",
-        function(ctx) return num(ctx.v.alpha) end)
-  end
+  if o.include_alpha then decoded("evol_alpha", "alpha", "evolution", "stronger convex mixing") end
 
   -- stratification of the unit-cube point
   if o.include_stratification then

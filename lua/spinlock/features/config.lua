@@ -46,30 +46,9 @@ M.DEFAULTS = {
 
 ---------------------------------------------------------------------------------------------------
 
-local function edit_distance(a, b)
-  local la, lb = #a, #b
-  local prev, cur = {}, {}
-  for j = 0, lb do prev[j] = j end
-  for i = 1, la do
-    cur[0] = i
-    for j = 1, lb do
-      local cost = (a:byte(i) == b:byte(j)) and 0 or 1
-      cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-    end
-    prev, cur = cur, prev
-  end
-  return prev[lb]
-end
-
--- nearest candidate, or nil when nothing is close
+-- nearest candidate (ignoring case), or nil when nothing is close
 function M.suggest(key, candidates)
-  local best, bestd
-  for _, c in ipairs(candidates) do
-    local d = edit_distance(tostring(key):lower(), c:lower())
-    if not bestd or d < bestd then best, bestd = c, d end
-  end
-  if best and bestd <= math.max(2, math.floor(#tostring(key) / 3)) then return best end
-  return nil
+  return require("spinlock.cli").nearest(tostring(key), candidates, true)
 end
 
 local yaml_ok, yaml = pcall(require, "spinlock.yaml")

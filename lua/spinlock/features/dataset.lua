@@ -10,6 +10,7 @@ local sl = require "spinlock"
 local features = require "spinlock.features"
 local fconfig = require "spinlock.features.config"
 local custom = require "spinlock.features.custom"
+local dataset = require "spinlock.dataset"
 
 local M = {}
 local fmt = string.format
@@ -63,7 +64,6 @@ local function dims_str(shape)
   return "[" .. table.concat(s, ",") .. "]"
 end
 
-local QUALITY_MEANING = "0 = ok, 1 = not computable (NaN/Inf stored), 2 = computed from the finite inputs only (some were NaN/Inf)"
 local COPY_BLOCK_BYTES = 8 * 1024 * 1024
 
 local function prod(t, from)
@@ -249,8 +249,7 @@ function M.extract_file(path, opts)
 
     local bar
     if opts.progress ~= false then
-      local pok, progress = pcall(require, "spinlock.progress")
-      if pok then bar = progress.new { total = N, label = "extract-features", unit = "op" } end
+      bar = require("spinlock.progress").new { total = N, label = "extract-features", unit = "op" }
     end
     for i = 1, N do
       local a = { op_index = op_index_of(i), seed = attrs.seed }
@@ -297,13 +296,13 @@ function M.extract_file(path, opts)
         copy_dataset(side, f, p, dsopts[p])
       end
       f:set_attr("features/" .. fam, "feature_names", schema[fam].names)
-      f:set_attr("features/" .. fam .. "_quality", "meaning", QUALITY_MEANING)
+      f:set_attr("features/" .. fam .. "_quality", "meaning", dataset.QUALITY_MEANING)
     end
     if f:exists("metadata") then
       local set = {}
       for _, fam in ipairs(as_list(attrs.feature_families)) do set[fam] = true end
       for _, fam in ipairs(fams) do set[fam] = true end
-      f:set_attr("metadata", "feature_families", require("spinlock.dataset").family_order(set))
+      f:set_attr("metadata", "feature_families", dataset.family_order(set))
       local rec = custom.records(fx.custom_files)
       f:set_attr("metadata", "custom_feature_files", rec.files)
       f:set_attr("metadata", "custom_feature_hashes", rec.hashes)

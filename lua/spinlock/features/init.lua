@@ -207,6 +207,18 @@ M.DERIVED = DERIVED
 local Extractor = {}
 Extractor.__index = Extractor
 
+-- how the aggregation methods read in a column's formula text
+local METHOD_TEXT = { std = "unbiased std (n − 1)", cv = "std/(|mean|+1e-8) (unbiased std)" }
+
+-- registry entries for custom formulas: one per output name
+local function add_customs(reg, entries)
+  for _, e in ipairs(entries) do
+    for _, n in ipairs(e.names) do
+      reg:add { name = n, category = e.category, source = e.source, formula = e.formula, meaning = e.meaning }
+    end
+  end
+end
+
 local function positive_int(v, what)
   if type(v) ~= "number" or v < 1 or v % 1 ~= 0 then
     error(fmt("features.new: %s must be a positive integer, found %s", what, tostring(v)), 3)
@@ -292,7 +304,7 @@ function M.new(cfg, dims)
         self.sum_blocks[#self.sum_blocks + 1] = { kind = "frame", cols = cols, runs = runs_of(cols), method = m }
         for _, i in ipairs(cols) do
           local e = self.frame_catalog[i]
-          local what = m == "std" and "unbiased std (n − 1)" or m == "cv" and "std/(|mean|+1e-8) (unbiased std)" or m
+          local what = METHOD_TEXT[m] or m
           reg:add { name = e.name .. "_t" .. m, category = e.category, source = "frame",
                     formula = fmt("%s over time of [%s], then mean over realizations", what, e.formula or e.name),
                     meaning = e.meaning }
@@ -319,7 +331,7 @@ function M.new(cfg, dims)
         for i, e in ipairs(self.traj_catalog) do
           if j == 1 or not fconfig.PER_OPERATOR_CATEGORIES[e.category] then
             cols[#cols + 1] = i
-            local what = m == "cv" and "std/(|mean|+1e-8) (unbiased std)" or m == "std" and "unbiased std (n − 1)" or m
+            local what = METHOD_TEXT[m] or m
             if fconfig.PER_OPERATOR_CATEGORIES[e.category] then what = what .. " (one value per operator)" end
             reg:add { name = e.name .. "_" .. m, category = e.category, source = "trajectory",
                       formula = fmt("%s over realizations of [%s]", what, e.formula or e.name), meaning = e.meaning }
@@ -328,11 +340,7 @@ function M.new(cfg, dims)
         if #cols > 0 then self.traj_blocks[#self.traj_blocks + 1] = { cols = cols, runs = runs_of(cols), method = m } end
       end
     end
-    for _, e in ipairs(self.customs.summary) do
-      for _, n in ipairs(e.names) do
-        reg:add { name = n, category = e.category, source = e.source, formula = e.formula, meaning = e.meaning }
-      end
-    end
+    add_customs(reg, self.customs.summary)
     if reg:width() == 0 then
       sl.user_error("features.summary: every category is off and there are no custom summary formulas, so SUMMARY " ..
         "would have no columns; switch the family off instead (features.summary: false)")
@@ -356,11 +364,7 @@ function M.new(cfg, dims)
       end
     end
     self.tmp_cols, self.tmp_runs = cols, runs_of(cols)
-    for _, e in ipairs(self.customs.temporal) do
-      for _, n in ipairs(e.names) do
-        reg:add { name = n, category = e.category, source = e.source, formula = e.formula, meaning = e.meaning }
-      end
-    end
+    add_customs(reg, self.customs.temporal)
     self.registries.temporal = reg
   end
 
@@ -565,8 +569,6 @@ function M.markdown(config_path, dims)
   end
   if mods.trajectory then
     for _, c in ipairs(fconfig.TRAJ_CATEGORIES) do var.options.summary.categories[c] = true end
-  end
-  if mods.trajectory then
     var.options.summary.trajectory = var.options.summary.trajectory or {}
     var.options.summary.trajectory.include_pacf = true
   end

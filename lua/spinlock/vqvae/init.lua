@@ -35,12 +35,6 @@ end
 
 -- ------------------------------------------------------------------ preparing inputs
 
-local function cleaning_mod()
-  local ok, c = pcall(require, "spinlock.cleaning")
-  if ok then return c end
-  return nil
-end
-
 -- prepare(features [, opts]) → float32 [N, input_dim] in model column order.
 -- features: tensor with the raw columns the model was trained on (transform.names_in), or the
 -- cleaned columns (transform.names), or prepared rows (opts.prepared); or a dataset path / list.
@@ -48,9 +42,7 @@ function Model:prepare(features, opts)
   opts = opts or {}
   local tr = self.transform or {}
   if type(features) == "string" or (type(features) == "table" and not sl.is_tensor(features)) then
-    local cl = cleaning_mod()
-    if not cl then error("vqvae: reading a dataset needs spinlock.cleaning", 2) end
-    features = cl.load(features, { families = tr.families })
+    features = require("spinlock.cleaning").load(features, { families = tr.families })
   end
   if not sl.is_tensor(features) or features:dim() ~= 2 then
     sl.user_error("vqvae: features must be a 2-D tensor [N, D], got %s",
@@ -66,9 +58,7 @@ function Model:prepare(features, opts)
   end
   local n_in = tr.names_in and #tr.names_in or nil
   if tr.cleaning and n_in and W == n_in then
-    local cl = cleaning_mod()
-    if not cl then error("vqvae: this checkpoint needs spinlock.cleaning to transform raw features", 2) end
-    if not self._cleaner then self._cleaner = cl.from_state(tr.cleaning) end
+    if not self._cleaner then self._cleaner = require("spinlock.cleaning").from_state(tr.cleaning) end
     x = self._cleaner:transform(x):float()
     W = x:size(2)
   elseif tr.centre and W == #tr.centre then

@@ -26,10 +26,13 @@ function M.run(model, dataset, output, opts)
     if not kind then cli.ensure_parent_dir(output, "--output") end
   end
   local L = model.levels
-  local toks = { model:get_tokens(dataset) }
-  local codes, cat_names = model:get_category_codes(dataset)
+  -- read and prepare the dataset once for both passes
+  local x = model:prepare(dataset)
+  local toks = { model:get_tokens(x, { prepared = true }) }
+  local codes, cat_names = model:get_category_codes(x, { prepared = true })
   local path = output or dataset
   local f = h5.open(path, output and "a" or "r+")
+  local names = {}
   local ok, err = pcall(function()
     if f:exists("tokens") then
       if not opts.force and output == nil then
@@ -38,7 +41,7 @@ function M.run(model, dataset, output, opts)
       f:delete("tokens")
     end
     f:create_group("tokens")
-    local names, sizes, csizes = {}, {}, {}
+    local sizes, csizes = {}, {}
     for l = 1, L do
       names[l] = ev.level_name(l, L)
       sizes[l] = model.tok_q[l].num_codes
@@ -56,11 +59,10 @@ function M.run(model, dataset, output, opts)
     f:set_attr("tokens", "checkpoint", model.checkpoint_path or "")
     f:set_attr("tokens", "source_dataset", dataset)
     f:set_attr("tokens", "spinlock_version", sl.version)
-    M._names = names
   end)
   f:close()
   if not ok then error(err, 0) end
-  return { n = toks[1]:numel(), path = path, level_names = M._names, categories = #cat_names, tokens = toks, codes = codes }
+  return { n = toks[1]:numel(), path = path, level_names = names, categories = #cat_names, tokens = toks, codes = codes }
 end
 
 return M

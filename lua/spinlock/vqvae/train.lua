@@ -234,12 +234,6 @@ end
 
 -- ------------------------------------------------------------------ data
 
-local function try_require(name)
-  local ok, m = pcall(require, name)
-  if ok then return m end
-  return nil
-end
-
 local function read_mapping_file(path, names)
   local f = io.open(path, "r")
   if not f then user_error("train-vqvae: category_mapping_file %s not found", path) end
@@ -286,10 +280,8 @@ end
 -- Prepares the matrices.  Returns {Xtr, Xva (model column order), transform, categories, N, …}.
 local function prepare_data(cfg, opts, log)
   local X, names, layout = opts.X, opts.names, nil
-  local labels
   if not X then
-    local cleaning = try_require "spinlock.cleaning"
-    if not cleaning then user_error("train-vqvae: reading datasets needs spinlock.cleaning, which this build lacks") end
+    local cleaning = require "spinlock.cleaning"
     local paths = opts.datasets
     if type(paths) == "string" then paths = { paths } end
     if not paths or #paths == 0 then user_error("train-vqvae: give --dataset FILE or --datasets A.h5 B.h5 …") end
@@ -346,7 +338,6 @@ local function prepare_data(cfg, opts, log)
     transform.validation_rows = va_rows          -- evaluate-vqvae scores these by default
   end
   local Xtr, Xva, cnames
-  local cleaning = try_require "spinlock.cleaning"
   if opts.transform then
     -- resume: the checkpoint's fitted transform
     transform = opts.transform
@@ -357,8 +348,8 @@ local function prepare_data(cfg, opts, log)
     return { Xtr = Xtr, Xva = Xva, transform = transform, categories = opts.resume_categories,
              tr_rows = tr_rows, va_rows = va_rows, N = N }
   end
-  if cfg.clean_features and cleaning then
-    local cl = cleaning.Cleaner { nan_max_fraction = cfg.nan_max_fraction, variance_threshold = cfg.variance_threshold,
+  if cfg.clean_features then
+    local cl = require("spinlock.cleaning").Cleaner { nan_max_fraction = cfg.nan_max_fraction, variance_threshold = cfg.variance_threshold,
       dedup_threshold = cfg.deduplicate_threshold, mad_k = cfg.mad_threshold or false,
       normalization = cfg.normalization }
     local ok, fitted = pcall(cl.fit, cl, Xtr_raw, names)
@@ -412,8 +403,8 @@ local function prepare_data(cfg, opts, log)
     cats = read_mapping_file(cfg.category_mapping_file, cnames)
   end
   if not cats then
-    local categories = try_require "spinlock.categories"
-    if categories and #cnames >= 4 then
+    if #cnames >= 4 then
+      local categories = require "spinlock.categories"
       local k_max = math.min(cfg.max_clusters, #cnames - 1)
       local res = categories.discover(Xtr, cnames, { linkage = cfg.linkage, k_min = math.min(cfg.min_categories, k_max),
         k_max = k_max, min_features = cfg.min_features_per_category, seed = cfg.random_seed })
