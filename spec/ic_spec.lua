@@ -426,6 +426,18 @@ describe("IC choice", function()
 end)
 
 describe("configuration", function()
+  it("reads YAML null (~) as unset, and names a null where the generator needs a value", function()
+    local yaml = require "spinlock.yaml"
+    local W = { gaussian_random_field = 1 }
+    local plain = ic.resolve({ method = "sampled", ic_type_weights = W })
+    local nulled = ic.resolve({ method = "sampled", ic_type_weights = W, length_scale = yaml.null, variance = yaml.null })
+    assert.are.same(ic.entry(plain, "gaussian_random_field").params, ic.entry(nulled, "gaussian_random_field").params)
+    local ok, err = pcall(ic.resolve, { method = "sampled", ic_type_weights = W,
+                                        gaussian_random_field = { variance = yaml.null } })
+    assert.is_false(ok)
+    assert.matches("gaussian_random_field: parameter 'variance' cannot be null", tostring(err))
+  end)
+
   it("applies defaults < global GRF keys < variant intent < generator map < exact-name map", function()
     local plan = ic.resolve({ method = "sampled", length_scale = 0.3, variance = 2,
       ic_type_weights = { gaussian_random_field = 1, gaussian_random_field_v1 = 1, multiscale_grf_low = 1 },

@@ -23,6 +23,7 @@
 -- never on batching.  Choice names are sorted, so YAML map order does not matter.  The
 -- operator index is used as given (the dataset row, 0-based).
 local core = require "spinlock.core"
+local yaml = require "spinlock.yaml"
 
 local ic = {}
 
@@ -88,10 +89,16 @@ local function unknown_name(name, where)
         :format(where, tostring(name), table.concat(list, ", ")), 0)
 end
 
--- YAML null (lyaml.null) or false → false, the binding's "unset"; lists are copied.
+-- YAML null (`~`, `null`, an empty value: spinlock.yaml's null, or lyaml's for tables built with
+-- lyaml) counts as unset.
+local function is_null(v)
+  return v == nil or v == yaml.null or (type(v) == "table" and tostring(v) == "lyaml.null")
+end
+
+-- YAML null or false → false, the binding's "unset"; lists are copied.
 local function plain(v)
   if type(v) == "table" then
-    if next(v) == nil and tostring(v) == "lyaml.null" then return false end
+    if is_null(v) then return false end
     local out = {}
     for i, x in ipairs(v) do out[i] = x end
     return out
@@ -104,7 +111,6 @@ local function merge_into(dst, src)
   for k, v in pairs(src or {}) do dst[k] = plain(v) end
 end
 
-local function is_null(v) return v == nil or (type(v) == "table" and tostring(v) == "lyaml.null") end
 
 -- Builds the entry {name, base, params} of a name under the plan's config and validates it.
 local function make_entry(plan, name)
